@@ -1,0 +1,46 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "devenv",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "devenv", targets: ["devenv"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    ],
+    targets: [
+        .executableTarget(name: "devenv", dependencies: ["DevenvCommands"]),
+        .target(
+            name: "DevenvCommands",
+            dependencies: [
+                "OCI", "Layers", "Git", "Storage",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .target(
+            name: "OCI",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                "Storage",
+            ]
+        ),
+        .target(name: "Storage"),
+        .target(name: "Layers", dependencies: ["CArchive"]),
+        .target(name: "Git", dependencies: ["CGit2"]),
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(name: "CGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
+        .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
+        .testTarget(name: "OCITests", dependencies: ["OCI"]),
+        .testTarget(name: "LayersTests", dependencies: ["Layers"]),
+        .testTarget(name: "GitTests", dependencies: ["Git"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["OCI", "Layers", .product(name: "Crypto", package: "swift-crypto")]),
+    ]
+)

@@ -1,0 +1,86 @@
+import ArgumentParser
+import Foundation
+import Layers
+import OCI
+import Storage
+
+struct Pull: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Pull an image into the store and unpack its layers.",
+        discussion: """
+            REF is read as Docker reads it: `debian` is docker.io/library/debian:latest.
+            Credentials come from ~/.docker/config.json ($DOCKER_CONFIG); plain HTTP is used only
+            for loopback registries and hosts in DEVENV_INSECURE_REGISTRIES.
+
+            Examples:
+              devenv pull debian:bookworm
+              devenv pull 127.0.0.1:5000/team/base@sha256:…
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "Image reference, e.g. debian:bookworm or host:port/name:tag@sha256:….")
+    var reference: String
+
+    func run() async throws {
+        let ref = try Reference(parsing: reference)
+        let store = try global.store()
+        let image = try await ImagePull(store: store, quiet: global.quiet).run(ref)
+        if global.quiet {
+            Terminal.out(image.reference.pinned(to: image.resolvedDigest).description)
+        } else {
+            Terminal.out("Pulled \(image.reference) (\(image.resolvedDigest))")
+        }
+    }
+}
+
+/// Pull then unpack: what `pull` does, and what later commands do to make a base image usable.
+struct ImagePull {
+    let store: StoreLocation
+    let quiet: Bool
+
+    func run(_ ref: Reference) async throws -> PulledImage {
+        let content = try store.contentStore()
+        let credentials = try Credentials.load()
+        let client = RegistryClient(credentials: credentials)
+        let progress = PullProgress(quiet: quiet)
+        let image: PulledImage
+        do {
+            if !quiet { Terminal.note("Pulling \(ref)") }
+            image = try await client.pull(ref, into: content) { progress.handle($0) }
+            await client.shutdown()
+        } catch {
+            await client.shutdown()
+            progress.finish()
+            throw error
+        }
+        try await unpack(image, content: content, progress: progress)
+        progress.finish()
+        return image
+    }
+
+    /// Unpacks each layer into `layers/<chain id>/`, bottom first, since a layer's unpacking
+    /// reads the directories of the layers below it.
+    func unpack(_ image: PulledImage, content: ContentStore, progress: PullProgress) async throws {
+        let layerStore = store.layerStore()
+        let chain = image.config.chainIDs
+        let unpacker = LayerUnpacker()
+        for (index, layer) in image.manifest.layers.enumerated() {
+            let key = chain[index].hex
+            let lowers = chain[..<index].reversed().map { layerStore.directory(for: $0.hex) }
+            let start = ContinuousClock.now
+            let produced = try await layerStore.ensure(key, onWait: {
+                progress.layerNote(layer.digest, "waiting for another devenv to unpack it")
+            }) { scratch in
+                progress.layerNote(layer.digest, "unpacking")
+                do {
+                    _ = try unpacker.unpack(archivePath: content.blobPath(layer.digest), into: scratch, lowerLayers: lowers)
+                } catch let error as LayerError {
+                    throw DevenvError.user("cannot unpack layer \(layer.digest) of \(image.reference): \(error)")
+                }
+            }
+            progress.layerNote(layer.digest, produced ? "unpacked in \(Terminal.seconds(ContinuousClock.now - start))" : "already unpacked")
+        }
+    }
+}

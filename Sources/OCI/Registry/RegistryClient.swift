@@ -1,0 +1,142 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// A client for the OCI distribution API (registry v2). It speaks HTTPS except to loopback and
+/// hosts the user lists in `DEVENV_INSECURE_REGISTRIES`, authenticates the way Docker does, and
+/// follows redirects itself so that credentials never travel to a blob CDN.
+public final class RegistryClient: Sendable {
+    let http: HTTPClient
+    let credentials: Credentials
+    let insecureHosts: Set<String>
+    let authorizations = AuthorizationCache()
+
+    public init(credentials: Credentials, insecureHosts: [String] = RegistryClient.insecureHostsFromEnvironment()) {
+        var config = HTTPClient.Configuration()
+        config.redirectConfiguration = .disallow
+        // A read timeout bounds a stalled connection; there is no total deadline, since a large
+        // layer on a slow link may take long and still be progressing.
+        config.timeout = .init(connect: .seconds(15), read: .seconds(60))
+        config.decompression = .disabled
+        self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+        self.credentials = credentials
+        self.insecureHosts = Set(insecureHosts)
+    }
+
+    public func shutdown() async {
+        try? await http.shutdown()
+    }
+
+    public static func insecureHostsFromEnvironment() -> [String] {
+        (ProcessInfo.processInfo.environment["DEVENV_INSECURE_REGISTRIES"] ?? "")
+            .split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
+    }
+
+    /// Plain HTTP is allowed only where nobody else can be on the path.
+    func scheme(for host: String) -> String {
+        if insecureHosts.contains(host) { return "http" }
+        let bare = Self.hostWithoutPort(host)
+        if bare == "localhost" || bare == "::1" || bare.hasPrefix("127.") { return "http" }
+        return "https"
+    }
+
+    static func hostWithoutPort(_ host: String) -> String {
+        if host.hasPrefix("["), let close = host.firstIndex(of: "]") {
+            return String(host[host.index(after: host.startIndex)..<close])
+        }
+        if let colon = host.lastIndex(of: ":") { return String(host[..<colon]) }
+        return host
+    }
+
+    func url(_ ref: Reference, _ path: String) -> String {
+        "\(scheme(for: ref.registryHost))://\(ref.registryHost)/v2/\(ref.repository)/\(path)"
+    }
+
+    /// Sends a request for `ref`'s repository, answering an authentication challenge once and
+    /// following redirects. Statuses other than 2xx are turned into `OCIError`s worded for users.
+    func send(
+        _ method: HTTPMethod, _ ref: Reference, path: String, headers: [(String, String)] = [],
+        what: @autoclosure () -> String
+    ) async throws -> HTTPClientResponse {
+        var url = url(ref, path)
+        var challenged = false
+        var redirects = 0
+        var sameHost = true
+        while true {
+            var request = HTTPClientRequest(url: url)
+            request.method = method
+            for (name, value) in headers { request.headers.add(name: name, value: value) }
+            request.headers.add(name: "User-Agent", value: "devenv")
+            if sameHost, let authorization = await authorizations.value(for: ref) {
+                request.headers.add(name: "Authorization", value: authorization)
+            }
+            let response: HTTPClientResponse
+            do {
+                response = try await http.execute(request, deadline: .distantFuture)
+            } catch {
+                throw OCIError(.transient, "cannot reach registry \(ref.registryHost): \(Self.describe(error))")
+            }
+            switch response.status.code {
+            case 200..<300:
+                return response
+            case 301, 302, 303, 307, 308:
+                _ = try? await response.body.collect(upTo: 1 << 16)
+                guard redirects < 5, let location = response.headers.first(name: "Location") else {
+                    throw OCIError(.transient, "registry \(ref.registryHost) redirected \(what()) too often or without a Location")
+                }
+                redirects += 1
+                let next = URL(string: location, relativeTo: URL(string: url))?.absoluteString ?? location
+                sameHost = URL(string: next)?.host == URL(string: url)?.host && sameHost
+                url = next
+            case 401 where !challenged && sameHost:
+                challenged = true
+                _ = try? await response.body.collect(upTo: 1 << 16)
+                try await authenticate(ref, challenge: response.headers.first(name: "WWW-Authenticate"))
+            case 401, 403:
+                _ = try? await response.body.collect(upTo: 1 << 16)
+                throw unauthorized(ref, status: response.status.code)
+            case 404:
+                let body = try? await response.body.collect(upTo: 1 << 16)
+                throw OCIError(.notFound, "\(what()) not found in \(ref.registryHost)/\(ref.repository)\(Self.registryMessage(body))")
+            case 408, 425, 429, 500..<600:
+                _ = try? await response.body.collect(upTo: 1 << 16)
+                throw OCIError(.transient, "registry \(ref.registryHost) answered \(response.status.code) \(response.status.reasonPhrase) for \(what())")
+            default:
+                let body = try? await response.body.collect(upTo: 1 << 16)
+                throw OCIError(.unsupported, "registry \(ref.registryHost) answered \(response.status.code) \(response.status.reasonPhrase) for \(what())\(Self.registryMessage(body))")
+            }
+        }
+    }
+
+    func unauthorized(_ ref: Reference, status: UInt) -> OCIError {
+        if let entry = credentials.entry(forDomain: ref.domain) {
+            return OCIError(.unauthorized, "registry \(ref.domain) rejected the credentials for user \"\(entry.username)\" from \(entry.source) (HTTP \(status)) for \(ref.name); check them with docker login \(ref.domain)")
+        }
+        return OCIError(.unauthorized, "registry \(ref.domain) requires authentication for \(ref.name) (HTTP \(status)); log in with docker login \(ref.domain), or add auths.\"\(ref.domain)\" to \(Credentials.defaultConfigPath())")
+    }
+
+    /// The `errors[0].message` of a registry's JSON error body, when it has one.
+    static func registryMessage(_ body: ByteBuffer?) -> String {
+        struct ErrorBody: Decodable {
+            struct Item: Decodable { var code: String?; var message: String? }
+            var errors: [Item]?
+        }
+        guard let body, let decoded = try? JSONDecoder().decode(ErrorBody.self, from: Data(body.readableBytesView)),
+              let first = decoded.errors?.first, let message = first.message else { return "" }
+        return " (registry says: \(message))"
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let http = error as? HTTPClientError { return "\(http)" }
+        return "\(error)"
+    }
+}
+
+/// Authorization header values per registry host and repository, shared by concurrent requests.
+actor AuthorizationCache {
+    private var values: [String: String] = [:]
+
+    func value(for ref: Reference) -> String? { values[ref.name] }
+    func set(_ value: String, for ref: Reference) { values[ref.name] = value }
+}

@@ -1,0 +1,81 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// The store's `layers/` directory: one directory per layer key, used as an overlay lowerdir.
+/// A directory there exists only when complete: it is produced under `tmp/` and renamed into
+/// place, under a per-key lock so that two processes never produce the same layer twice.
+public final class LayerStore: Sendable {
+    public let path: String
+    let tmpDirectory: String
+
+    public init(path: String, tmpDirectory: String) {
+        self.path = path
+        self.tmpDirectory = tmpDirectory
+    }
+
+    public func directory(for key: String) -> String { "\(path)/\(key)" }
+
+    public func contains(_ key: String) -> Bool {
+        var st = stat()
+        return lstat(directory(for: key), &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// Makes sure layer `key` exists, calling `produce` with an empty scratch directory when it
+    /// does not. Returns whether this call produced it. If `produce` throws or the process dies,
+    /// the scratch directory is left under `tmp/` as garbage and `layers/` is untouched.
+    @discardableResult
+    public func ensure(_ key: String, onWait: (() -> Void)? = nil, produce: (String) throws -> Void) async throws -> Bool {
+        if contains(key) { return false }
+        let lock = try await FileLock.acquire("\(tmpDirectory)/layer-\(key).lock", onWait: onWait)
+        defer { _ = lock }
+        if contains(key) { return false }
+        let scratch = "\(tmpDirectory)/layer-\(key).\(UUID().uuidString)"
+        guard mkdir(scratch, 0o755) == 0 else { throw StorageError.posix("create \(scratch)", errno) }
+        do {
+            try produce(scratch)
+        } catch {
+            try? Self.removeTree(scratch)
+            throw error
+        }
+        guard rename(scratch, directory(for: key)) == 0 else {
+            throw StorageError.posix("rename \(scratch) to \(directory(for: key))", errno)
+        }
+        return true
+    }
+
+    /// Removes a directory tree without following symlinks; layer content comes from images and
+    /// may contain links pointing anywhere.
+    public static func removeTree(_ path: String) throws {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return }
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            // Directories from images can be mode 0500; we own the store, so make them writable.
+            chmod(path, 0o700)
+            for name in try FileManager.default.contentsOfDirectory(atPath: path) {
+                try removeTree(path + "/" + name)
+            }
+            guard rmdir(path) == 0 else { throw StorageError.posix("remove \(path)", errno) }
+        } else {
+            guard unlink(path) == 0 || errno == ENOENT else { throw StorageError.posix("remove \(path)", errno) }
+        }
+    }
+
+    /// Disk usage of a layer directory in bytes (allocated blocks, hard links counted once).
+    public func diskUsage(_ key: String) -> Int64 {
+        var seen = Set<UInt64>()
+        var total: Int64 = 0
+        func walk(_ path: String) {
+            var st = stat()
+            guard lstat(path, &st) == 0 else { return }
+            if st.st_nlink > 1, !seen.insert(UInt64(st.st_ino)).inserted { return }
+            total += Int64(st.st_blocks) * 512
+            if (st.st_mode & S_IFMT) == S_IFDIR, let names = try? FileManager.default.contentsOfDirectory(atPath: path) {
+                for name in names { walk(path + "/" + name) }
+            }
+        }
+        walk(directory(for: key))
+        return total
+    }
+}

@@ -1,0 +1,3 @@
+import DevenvCommands
+
+await Devenv.main()

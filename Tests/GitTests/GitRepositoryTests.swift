@@ -1,0 +1,36 @@
+import Foundation
+import Git
+import Testing
+
+@Suite struct GitRepositoryTests {
+    func run(_ args: [String], in dir: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/git")
+        process.arguments = ["-C", dir] + args
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+    }
+
+    @Test func findsTheWorkingTreeFromASubfolderAndAWorktree() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("git-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let repo = base + "/project"
+        try FileManager.default.createDirectory(atPath: repo + "/src/deep", withIntermediateDirectories: true)
+        try run(["init", "-q", "-b", "main"], in: repo)
+        try run(["-c", "user.name=t", "-c", "user.email=t@e", "commit", "-q", "--allow-empty", "-m", "init"], in: repo)
+        try run(["worktree", "add", "-q", base + "/linked"], in: repo)
+
+        #expect(GitRepository.discoverWorkingTree(from: repo + "/src/deep") == repo)
+        #expect(GitRepository.discoverWorkingTree(from: repo) == repo)
+        #expect(GitRepository.discoverWorkingTree(from: base + "/linked") == base + "/linked")
+    }
+
+    @Test func outsideARepositoryThereIsNone() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("nogit-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(GitRepository.discoverWorkingTree(from: dir) == nil)
+        #expect(GitRepository.libraryVersion.split(separator: ".").count == 3)
+    }
+}
