@@ -1,3 +1,3 @@
 import DevenvCommands
 
-await Devenv.main()
+await Devenv.execute()

@@ -23,10 +23,13 @@ struct Pull: AsyncParsableCommand {
     @Argument(help: "Image reference, e.g. debian:bookworm or host:port/name:tag@sha256:….")
     var reference: String
 
+    @Flag(help: "Only download into the store; unpack layers later, when the image is first used.")
+    var noUnpack = false
+
     func run() async throws {
         let ref = try Reference(parsing: reference)
         let store = try global.store()
-        let image = try await ImagePull(store: store, quiet: global.quiet).run(ref)
+        let image = try await ImagePull(store: store, quiet: global.quiet).run(ref, unpack: !noUnpack)
         if global.quiet {
             Terminal.out(image.reference.pinned(to: image.resolvedDigest).description)
         } else {
@@ -40,7 +43,7 @@ struct ImagePull {
     let store: StoreLocation
     let quiet: Bool
 
-    func run(_ ref: Reference) async throws -> PulledImage {
+    func run(_ ref: Reference, unpack shouldUnpack: Bool = true) async throws -> PulledImage {
         let content = try store.contentStore()
         let credentials = try Credentials.load()
         let client = RegistryClient(credentials: credentials)
@@ -55,7 +58,8 @@ struct ImagePull {
             progress.finish()
             throw error
         }
-        try await unpack(image, content: content, progress: progress)
+        if shouldUnpack { try await unpack(image, content: content, progress: progress) }
+        try await content.tag(ref.description, image.manifestDescriptor)
         progress.finish()
         return image
     }

@@ -32,8 +32,9 @@ public struct PulledImage: Sendable {
 extension RegistryClient {
     /// Pulls `ref` for `platform` into `store`: manifests and config first, then the layers,
     /// `concurrency` at a time, each streamed to disk while hashed. Blobs the store already has
-    /// (and that still verify) are not downloaded again. The store's `index.json` names the
-    /// image only once every blob is in place.
+    /// (and that still verify) are not downloaded again. The image is not named in the store's
+    /// `index.json` yet: the caller tags it (`ContentStore.tag`) once it has done what else it
+    /// needs (unpacking), so that a failure leaves no name pointing at an unusable image.
     public func pull(
         _ ref: Reference, into store: ContentStore, platform: Platform = .host, concurrency: Int = 3,
         progress: @escaping @Sendable (PullEvent) -> Void = { _ in }
@@ -103,7 +104,6 @@ extension RegistryClient {
         if top.digest != manifestBlob.digest {
             descriptor.annotations = [ContentStore.sourceIndexAnnotation: top.digest.description]
         }
-        try await store.tag(ref.description, descriptor)
         return PulledImage(reference: ref, manifestDescriptor: descriptor, manifest: manifest, config: config, resolvedDigest: top.digest)
     }
 
