@@ -18,7 +18,7 @@ let package = Package(
         .target(
             name: "DevenvCommands",
             dependencies: [
-                "OCI", "Layers", "Git", "Storage",
+                "OCI", "Layers", "Git", "Storage", "Sandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -35,12 +35,22 @@ let package = Package(
         .target(name: "Storage"),
         .target(name: "Layers", dependencies: ["CArchive"]),
         .target(name: "Git", dependencies: ["CGit2"]),
+        .target(name: "Sandbox", dependencies: ["CSandbox", "CSeccomp"]),
+        // Everything between clone and execve: no Swift may run there (DESIGN.md, "The spawn rule").
+        .target(name: "CSandbox"),
+        .systemLibrary(name: "CLinux"),
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "CGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
         .testTarget(name: "LayersTests", dependencies: ["Layers"]),
         .testTarget(name: "GitTests", dependencies: ["Git"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["OCI", "Layers", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "SandboxTests", dependencies: ["Sandbox"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["CLinux", .product(name: "Crypto", package: "swift-crypto")],
+            // C sources of probes the tests compile and run inside the sandbox, not part of the target.
+            exclude: ["Fixtures"]
+        ),
     ]
 )

@@ -29,7 +29,7 @@ import Testing
         let layout = temp.path + "/layout"
         let layer = temp.path + "/layer.tar.gz"
         let python = try Shell.run("python3", ["-c", Self.makeTar, layer, victim, kind])
-        try #require(python.status == 0, python.output)
+        try #require(python.status == 0, "\(python.output)")
         // umoci makes a valid image around the raw layer; the layer itself goes in untouched.
         for args in [["init", "--layout", layout], ["new", "--image", layout + ":evil"],
                      ["raw", "add-layer", "--image", layout + ":evil", layer]] {
@@ -38,7 +38,7 @@ import Testing
         }
         let ref = "\(try TestEnvironment.registry())/fixtures/evil-\(kind):latest"
         let push = try Shell.run("skopeo", ["copy", "--dest-tls-verify=false", "oci:\(layout):evil", "docker://\(ref)"])
-        try #require(push.status == 0, push.output)
+        try #require(push.status == 0, "\(push.output)")
         return ref
     }
 
@@ -53,14 +53,13 @@ import Testing
 
         let store = temp.path + "/store"
         let pull = try Shell.devenv(["pull", ref], store: store)
-        #expect(pull.status == 1, pull.output)
-        #expect(pull.stderr.contains("cannot unpack layer"), pull.stderr)
-        #expect(pull.stderr.contains("entry"), pull.stderr)
+        #expect(pull.status == 1, "\(pull.output)")
+        #expect(pull.stderr.contains("cannot unpack layer"), "\(pull.stderr)")
+        #expect(pull.stderr.contains("entry"), "\(pull.stderr)")
         #expect(try TreeSnapshot(victim) == before, "the host folder changed")
         #expect(!FileManager.default.fileExists(atPath: victim + "/pwned"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: store + "/layers").isEmpty, "a failed layer was left in layers/")
         let images = try Shell.devenv(["images", "--json"], store: store)
-        #expect(images.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[\n\n]" || !images.stdout.contains("evil"),
-                "the image of a failed pull is named in the store: \(images.stdout)")
+        #expect(images.status == 0 && !images.stdout.contains("evil"), "the image of a failed pull is named in the store: \(images.stdout)")
     }
 }

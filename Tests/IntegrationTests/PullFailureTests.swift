@@ -12,24 +12,24 @@ import Glibc
         let ref = "\(try TestEnvironment.registry())/fixtures/no-such-image:latest"
         let result = try Shell.devenv(["pull", ref], store: temp.path)
         #expect(result.status == 1)
-        #expect(result.stderr.contains("not found"), result.stderr)
+        #expect(result.stderr.contains("not found"), "\(result.stderr)")
         #expect(result.stderr.contains("fixtures/no-such-image"))
         let tag = try Shell.devenv(["pull", "\(try TestEnvironment.registry())/fixtures/debian:no-such-tag"], store: temp.path)
         #expect(tag.status == 1)
-        #expect(tag.stderr.contains("no-such-tag"), tag.stderr)
+        #expect(tag.stderr.contains("no-such-tag"), "\(tag.stderr)")
     }
 
     @Test func aMalformedReferenceIsAUserError() throws {
         let temp = try TempDir("fail")
         let result = try Shell.devenv(["pull", "Debian:Bookworm"], store: temp.path)
         #expect(result.status == 1)
-        #expect(result.stderr.contains("invalid image reference \"Debian:Bookworm\""), result.stderr)
+        #expect(result.stderr.contains("invalid image reference \"Debian:Bookworm\""), "\(result.stderr)")
         #expect(result.stderr.contains("lowercase"))
     }
 
     @Test func usageErrorsExitTwo() throws {
         let result = try Shell.run(TestEnvironment.binary(), ["pull"])
-        #expect(result.status == 2, result.output)
+        #expect(result.status == 2, "\(result.output)")
         #expect(result.stderr.contains("Missing expected argument"))
     }
 
@@ -37,8 +37,8 @@ import Glibc
         let temp = try TempDir("fail")
         // Port 9 (discard) on loopback refuses connections.
         let result = try Shell.devenv(["pull", "127.0.0.1:9/x:latest"], store: temp.path)
-        #expect(result.status == 3, result.output)
-        #expect(result.stderr.contains("cannot reach registry 127.0.0.1:9"), result.stderr)
+        #expect(result.status == 3, "\(result.output)")
+        #expect(result.stderr.contains("cannot reach registry 127.0.0.1:9"), "\(result.stderr)")
     }
 
     @Test func basicAuthWithDockerConfigCredentials() throws {
@@ -48,18 +48,18 @@ import Glibc
 
         let anonymous = try Shell.devenv(["pull", ref], store: temp.path + "/a", environment: ["DOCKER_CONFIG": temp.path + "/none"])
         #expect(anonymous.status == 1)
-        #expect(anonymous.stderr.contains("requires authentication"), anonymous.stderr)
+        #expect(anonymous.stderr.contains("requires authentication"), "\(anonymous.stderr)")
 
         let wrongDir = temp.path + "/wrong"
         try FileManager.default.createDirectory(atPath: wrongDir, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: fixtures + "/auth/wrong-config.json", toPath: wrongDir + "/config.json")
         let wrong = try Shell.devenv(["pull", ref], store: temp.path + "/b", environment: ["DOCKER_CONFIG": wrongDir])
         #expect(wrong.status == 1)
-        #expect(wrong.stderr.contains("rejected the credentials for user \"devenv\""), wrong.stderr)
+        #expect(wrong.stderr.contains("rejected the credentials for user \"devenv\""), "\(wrong.stderr)")
         #expect(!wrong.output.contains("s3cret"), "a password leaked into the output")
 
         let right = try Shell.devenv(["pull", ref], store: temp.path + "/c", environment: ["DOCKER_CONFIG": fixtures + "/auth"])
-        #expect(right.status == 0, right.output)
+        #expect(right.status == 0, "\(right.output)")
         #expect(!right.output.contains("s3cret"))
         #expect(!right.output.contains(Data("devenv:s3cret-pass".utf8).base64EncodedString()))
     }
@@ -94,8 +94,8 @@ import Glibc
         #expect(try FileManager.default.contentsOfDirectory(atPath: store + "/layers").isEmpty)
 
         let again = try Shell.devenv(["pull", slow], store: store)
-        #expect(again.status == 0, again.output)
-        #expect(again.stderr.contains("resuming at"), again.stderr)
+        #expect(again.status == 0, "\(again.output)")
+        #expect(again.stderr.contains("resuming at"), "\(again.stderr)")
         let inspector = StoreInspector(store: store)
         for blob in try inspector.layerBlobs(of: slow) {
             #expect("sha256:" + TreeSnapshot.sha256(try Data(contentsOf: URL(fileURLWithPath: inspector.blobPath(blob)))) == blob)

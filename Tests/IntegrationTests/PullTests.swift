@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -43,7 +44,7 @@ import Glibc
         let temp = try TempDir("pull")
         let ref = "\(try TestEnvironment.registry())/fixtures/multiarch:latest"
         let pull = try Shell.devenv(["pull", ref], store: temp.path)
-        try #require(pull.status == 0, pull.output)
+        try #require(pull.status == 0, "\(pull.output)")
         #expect(pull.stderr.contains("linux/amd64"))
         let layers = try StoreInspector(store: temp.path).layerDirectories(of: ref)
         let overlay = try Overlay(layers: layers, in: temp)
@@ -72,7 +73,7 @@ import Glibc
             try #require(try Shell.devenv(["pull", ref], store: temp.path).status == 0)
         }
         let list = try Shell.devenv(["images", "--json"], store: temp.path)
-        try #require(list.status == 0, list.output)
+        try #require(list.status == 0, "\(list.output)")
         let rows = try #require(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]])
         #expect(rows.count == 2)
         for row in rows {
@@ -92,7 +93,7 @@ import Glibc
         try #require(try Shell.devenv(["pull", ref], store: temp.path).status == 0)
         let again = try Shell.devenv(["pull", ref], store: temp.path)
         #expect(again.status == 0)
-        #expect(!again.stderr.contains("downloaded"), again.stderr)
+        #expect(!again.stderr.contains("downloaded"), "\(again.stderr)")
         #expect(again.stderr.contains("already present"))
         #expect(again.stderr.contains("already unpacked"))
     }
@@ -109,8 +110,8 @@ import Glibc
         try bytes.write(to: URL(fileURLWithPath: path))
 
         let again = try Shell.devenv(["pull", ref], store: temp.path)
-        #expect(again.status == 0, again.output)
-        #expect(again.stderr.contains("corrupt"), again.stderr)
+        #expect(again.status == 0, "\(again.output)")
+        #expect(again.stderr.contains("corrupt"), "\(again.stderr)")
         #expect("sha256:" + TreeSnapshot.sha256(try Data(contentsOf: URL(fileURLWithPath: path))) == blob)
     }
 
@@ -118,11 +119,13 @@ import Glibc
         let temp = try TempDir("pull")
         let registry = try TestEnvironment.registry()
         let refs = ["\(registry)/fixtures/debian:bookworm", "\(registry)/fixtures/debian:bookworm", "\(registry)/fixtures/layered:latest"]
-        nonisolated(unsafe) var results = [Shell.Result?](repeating: nil, count: refs.count)
+        let store = temp.path
+        let results = Mutex([Shell.Result?](repeating: nil, count: refs.count))
         DispatchQueue.concurrentPerform(iterations: refs.count) { i in
-            results[i] = try? Shell.devenv(["pull", refs[i]], store: temp.path)
+            let result = try? Shell.devenv(["pull", refs[i]], store: store)
+            results.withLock { $0[i] = result }
         }
-        for result in results {
+        for result in results.withLock({ $0 }) {
             #expect(result?.status == 0, "\(result?.output ?? "did not run")")
         }
         let list = try Shell.devenv(["images", "--json"], store: temp.path)

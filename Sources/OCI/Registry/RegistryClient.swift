@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import AsyncHTTPClient
 import Foundation
 import NIOCore
@@ -36,9 +39,15 @@ public final class RegistryClient: Sendable {
     /// Plain HTTP is allowed only where nobody else can be on the path.
     func scheme(for host: String) -> String {
         if insecureHosts.contains(host) { return "http" }
-        let bare = Self.hostWithoutPort(host)
-        if bare == "localhost" || bare == "::1" || bare.hasPrefix("127.") { return "http" }
-        return "https"
+        return Self.isLoopback(Self.hostWithoutPort(host)) ? "http" : "https"
+    }
+
+    /// `localhost`, `::1`, or an IPv4 literal in 127.0.0.0/8; a name like `127.evil.com` is not.
+    static func isLoopback(_ host: String) -> Bool {
+        if host == "localhost" || host == "::1" { return true }
+        var address = in_addr()
+        guard inet_pton(AF_INET, host, &address) == 1 else { return false }
+        return UInt32(bigEndian: address.s_addr) >> 24 == 127
     }
 
     static func hostWithoutPort(_ host: String) -> String {

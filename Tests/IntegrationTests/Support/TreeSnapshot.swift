@@ -1,4 +1,5 @@
 import Crypto
+import CLinux
 import Foundation
 
 #if canImport(Glibc)

@@ -1,0 +1,3 @@
+/* Linux headers Swift's Glibc module leaves out. Declarations only; everything is in libc. */
+#include <sys/xattr.h>
+#include <sys/sysmacros.h>

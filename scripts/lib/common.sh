@@ -1,0 +1,62 @@
+# shellcheck shell=bash
+# Shared helpers for scripts/test, scripts/devenv and scripts/fixtures/*.
+# Source it; it defines functions only (plus DEVENV_REPO) and never changes shell options.
+
+# shellcheck disable=SC2034  # used by the scripts that source this file
+DEVENV_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# Swift toolchain location on this project's machines.
+DEVENV_SWIFT_BIN="${DEVENV_SWIFT_BIN:-/opt/swift/usr/bin}"
+
+# Progress and errors go to stderr so stdout stays clean for data (see scripts/test --fixtures-only).
+log()  { printf '==> %s\n' "$*" >&2; }
+info() { printf '    %s\n' "$*" >&2; }
+warn() { printf 'warning: %s\n' "$*" >&2; }
+die()  { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Run a command as root: directly when we are root, else through sudo.
+as_root() {
+    if [[ $EUID -eq 0 ]]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        die "need root to run: $*  (run as root or install sudo)"
+    fi
+}
+
+# Print the packages among "$@" that dpkg does not report as installed.
+missing_packages() {
+    local installed
+    installed="$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "$@" 2>/dev/null | awk '$2 == "installed" {print $1}')"
+    local pkg
+    for pkg in "$@"; do
+        grep -qxF -- "$pkg" <<<"$installed" || printf '%s\n' "$pkg"
+    done
+}
+
+# Install whatever of "$@" is missing: one quiet `apt-get update`, then one install.
+ensure_packages() {
+    local missing
+    mapfile -t missing < <(missing_packages "$@")
+    if [[ ${#missing[@]} -eq 0 ]]; then
+        return 0
+    fi
+    info "installing: ${missing[*]}"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 \
+        || die "apt-get update failed"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2 </dev/null \
+        || die "apt-get install failed for: ${missing[*]}"
+}
+
+# Make `swift` callable, adding the toolchain to PATH when it is not already there.
+ensure_swift_on_path() {
+    if ! command -v swift >/dev/null 2>&1; then
+        [[ -x $DEVENV_SWIFT_BIN/swift ]] || die "swift not found on PATH nor in $DEVENV_SWIFT_BIN"
+        PATH="$DEVENV_SWIFT_BIN:$PATH"
+        export PATH
+    fi
+}
+
+# Seconds since the epoch, with fractions, for step timings (bash builtin: no fork).
+now() { printf '%s' "$EPOCHREALTIME"; }
+elapsed_since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1fs", b - a }'; }

@@ -1,0 +1,170 @@
+# shellcheck shell=bash
+# Throwaway services for the tests, all on 127.0.0.1 with free ports, under one work directory:
+#   REG      docker-registry, anonymous
+#   AUTHREG  docker-registry with htpasswd basic auth (AUTH_USER / AUTH_PASSWORD)
+#   SLOWREG  scripts/lib/slow-proxy.py in front of REG, bodies throttled to SLOW_RATE bytes/s
+# Each service gets WORKDIR/<name>/{config.yml,storage/,log}; started pids are listed in
+# WORKDIR/pids ("pid name" lines) so stop_services can end exactly those, also from a later shell.
+# Source after scripts/lib/common.sh; set WORKDIR first.
+
+AUTH_USER="devenv"
+AUTH_PASSWORD="s3cret-pass"
+SLOW_RATE=$((4 * 1024 * 1024))
+SERVICE_NAMES=()
+
+# Print a TCP port that is free on 127.0.0.1 right now.
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_for_http NAME PORT PID — wait until http://127.0.0.1:PORT/v2/ answers (any status).
+wait_for_http() {
+    local name="$1" port="$2" pid="$3" code i
+    for ((i = 0; i < 300; i++)); do
+        kill -0 "$pid" 2>/dev/null || { warn "$name exited while starting"; return 1; }
+        code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$port/v2/" || true)"
+        [[ $code != 000 ]] && return 0
+        sleep 0.1
+    done
+    warn "$name did not answer on 127.0.0.1:$port/v2/ within 30s"
+    return 1
+}
+
+# launch NAME PORT COMMAND... — run COMMAND in the background, logging to WORKDIR/NAME/log,
+# record its pid, and wait for its /v2/ endpoint. Returns non-zero (process stopped) if it fails.
+launch() {
+    local name="$1" port="$2"
+    shift 2
+    local log="$WORKDIR/$name/log"
+    "$@" >>"$log" 2>&1 </dev/null &
+    local pid=$!
+    echo "$pid $name" >>"$WORKDIR/pids"
+    if wait_for_http "$name" "$port" "$pid"; then
+        return 0
+    fi
+    kill "$pid" 2>/dev/null || true
+    return 1
+}
+
+write_registry_config() {
+    local dir="$1" port="$2" auth="$3"
+    cat >"$dir/config.yml" <<YAML
+# docker-registry (distribution 2.8) for devenv tests; no blob descriptor cache, so tests may
+# corrupt or delete files under storage/ and see the effect at once.
+version: 0.1
+log:
+  level: warn  # errors only; the access log still has one line per request
+  formatter: text
+storage:
+  filesystem:
+    rootdirectory: $dir/storage
+  delete:
+    enabled: true
+  maintenance:
+    uploadpurging:
+      enabled: false
+http:
+  addr: 127.0.0.1:$port
+  secret: devenv-test-secret-$port
+YAML
+    if [[ $auth == auth ]]; then
+        cat >>"$dir/config.yml" <<YAML
+auth:
+  htpasswd:
+    realm: devenv-test
+    path: $dir/htpasswd
+YAML
+    fi
+}
+
+# start_registry NAME [auth] — start a docker-registry; sets <NAME>_PORT. Retries with a new
+# port if the chosen one was taken in the meantime.
+start_registry() {
+    local name="$1" auth="${2:-}" dir="$WORKDIR/$1" port attempt
+    mkdir -p "$dir/storage"
+    if [[ $auth == auth ]]; then
+        htpasswd -B -b -c "$dir/htpasswd" "$AUTH_USER" "$AUTH_PASSWORD" 2>/dev/null
+    fi
+    SERVICE_NAMES+=("$name")
+    for attempt in 1 2 3; do
+        port="$(free_port)"
+        write_registry_config "$dir" "$port" "$auth"
+        if launch "$name" "$port" docker-registry serve "$dir/config.yml"; then
+            printf -v "${name}_PORT" '%s' "$port"
+            info "$name: docker-registry on 127.0.0.1:$port${auth:+ (htpasswd auth)}"
+            return 0
+        fi
+        warn "$name: attempt $attempt on port $port failed; log: $dir/log"
+    done
+    return 1
+}
+
+# start_slow_proxy NAME UPSTREAM_PORT — start the throttling proxy; sets <NAME>_PORT.
+start_slow_proxy() {
+    local name="$1" upstream="$2" dir="$WORKDIR/$1" port attempt
+    mkdir -p "$dir"
+    SERVICE_NAMES+=("$name")
+    for attempt in 1 2 3; do
+        port="$(free_port)"
+        if launch "$name" "$port" python3 "$DEVENV_REPO/scripts/lib/slow-proxy.py" \
+            --listen "127.0.0.1:$port" --upstream "127.0.0.1:$upstream" --rate "$SLOW_RATE"; then
+            printf -v "${name}_PORT" '%s' "$port"
+            info "$name: slow-proxy on 127.0.0.1:$port -> 127.0.0.1:$upstream at $SLOW_RATE B/s"
+            return 0
+        fi
+        warn "$name: attempt $attempt on port $port failed; log: $dir/log"
+    done
+    return 1
+}
+
+# True if PID is still one of our services (guards against pid reuse when stopping later).
+is_our_service() {
+    local cmdline
+    cmdline="$({ tr '\0' ' ' <"/proc/$1/cmdline"; } 2>/dev/null)" || return 1
+    [[ $cmdline == *docker-registry* || $cmdline == *slow-proxy.py* ]]
+}
+
+# True if PID exists and is not a zombie (a stopped child stays a zombie until its parent reaps it).
+is_running() {
+    local stat
+    stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+    stat="${stat##*) }"
+    [[ ${stat%% *} != Z ]]
+}
+
+# stop_services DIR — TERM every service listed in DIR/pids, KILL what is left after 5s.
+stop_services() {
+    local dir="$1" pid name alive=() stopped=() i
+    [[ -f $dir/pids ]] || return 0
+    while read -r pid name; do
+        if is_our_service "$pid"; then
+            kill -TERM "$pid" 2>/dev/null && alive+=("$pid") && stopped+=("$pid")
+        fi
+    done <"$dir/pids"
+    for ((i = 0; i < 50 && ${#alive[@]} > 0; i++)); do
+        local still=()
+        for pid in "${alive[@]}"; do
+            is_running "$pid" && still+=("$pid")
+        done
+        alive=("${still[@]}")
+        [[ ${#alive[@]} -eq 0 ]] || sleep 0.1
+    done
+    for pid in "${alive[@]}"; do
+        warn "service $pid ignored SIGTERM; killing it"
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+    for pid in "${stopped[@]}"; do
+        wait "$pid" 2>/dev/null || true  # reap it if it is our child; no-op otherwise
+    done
+    rm -f "$dir/pids"
+}
+
+# Print the last lines of every service log (for failures).
+print_service_logs() {
+    local dir="$1" log
+    for log in "$dir"/*/log; do
+        [[ -f $log ]] || continue
+        printf -- '--- last lines of %s\n' "$log" >&2
+        tail -n 15 "$log" | cut -c1-400 >&2
+    done
+}
