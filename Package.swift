@@ -33,7 +33,7 @@ let package = Package(
             ]
         ),
         .target(name: "Storage"),
-        .target(name: "Layers", dependencies: ["CArchive"]),
+        .target(name: "Layers", dependencies: ["CArchive", "CLinux"]),
         .target(name: "Git", dependencies: ["CGit2"]),
         .target(name: "Sandbox", dependencies: ["CSandbox", "CSeccomp"]),
         // Everything between clone and execve: no Swift may run there (DESIGN.md, "The spawn rule").
@@ -43,7 +43,7 @@ let package = Package(
         .systemLibrary(name: "CGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
-        .testTarget(name: "LayersTests", dependencies: ["Layers"]),
+        .testTarget(name: "LayersTests", dependencies: ["Layers", "CLinux"]),
         .testTarget(name: "GitTests", dependencies: ["Git"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox"]),
         .testTarget(
