@@ -9,7 +9,11 @@ public struct StorageError: Error, CustomStringConvertible, Sendable {
     public let errno: Int32
 
     public static func posix(_ operation: String, _ code: Int32) -> StorageError {
-        StorageError(description: "\(operation): \(errnoName(code)) (\(String(cString: strerror(code))))", errno: code)
+        var text = "\(operation): \(errnoName(code)) (\(String(cString: strerror(code))))"
+        if code == ENOSPC || code == EDQUOT {
+            text += "; free some space, or put the store on another disk with --store or DEVENV_HOME"
+        }
+        return StorageError(description: text, errno: code)
     }
 }
 

@@ -64,6 +64,25 @@ import Glibc
         #expect(!right.output.contains(Data("devenv:s3cret-pass".utf8).base64EncodedString()))
     }
 
+    /// A store on a disk too small for the image: a clear error naming the cause, and no image,
+    /// blob or layer that is not complete.
+    @Test func aFullDiskFailsCleanly() throws {
+        let temp = try TempDir("full")
+        let store = temp.path + "/small"
+        try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: true)
+        let mount = try Shell.run("/bin/mount", ["-t", "tmpfs", "-o", "size=8m", "tmpfs", store])
+        try #require(mount.status == 0, "\(mount.output)")
+        defer { _ = try? Shell.run("/bin/umount", [store]) }
+
+        let ref = "\(try TestEnvironment.registry())/fixtures/debian:bookworm"
+        let result = try Shell.devenv(["pull", ref], store: store)
+        #expect(result.status == 3, "\(result.output)")
+        #expect(result.stderr.contains("ENOSPC"), "\(result.stderr)")
+        #expect(result.stderr.contains("--store"), "\(result.stderr)")
+        #expect(!(try String(contentsOfFile: store + "/oci/index.json", encoding: .utf8)).contains("debian"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: store + "/layers").isEmpty)
+    }
+
     /// A pull SIGKILLed in the middle of a blob leaves nothing half-made in `blobs/` or `layers/`
     /// and no image named in `index.json`; the next pull resumes the partial download and completes.
     @Test func aPullKilledMidBlobResumesAndVerifies() async throws {
