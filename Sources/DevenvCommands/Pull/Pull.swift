@@ -4,6 +4,10 @@ import Layers
 import OCI
 import Storage
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 struct Pull: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Pull an image into the store and unpack its layers.",
@@ -29,7 +33,7 @@ struct Pull: AsyncParsableCommand {
     func run() async throws {
         let ref = try Reference(parsing: reference)
         let store = try global.store()
-        let image = try await ImagePull(store: store, quiet: global.quiet).run(ref, unpack: !noUnpack)
+        let image = try await ImagePull(store: store, quiet: global.quiet, verbose: global.verbose).run(ref, unpack: !noUnpack)
         if global.quiet {
             Terminal.out(image.reference.pinned(to: image.resolvedDigest).description)
         } else {
@@ -42,6 +46,7 @@ struct Pull: AsyncParsableCommand {
 struct ImagePull {
     let store: StoreLocation
     let quiet: Bool
+    var verbose = false
 
     func run(_ ref: Reference, unpack shouldUnpack: Bool = true) async throws -> PulledImage {
         let content = try store.contentStore()
@@ -70,21 +75,37 @@ struct ImagePull {
         let layerStore = store.layerStore()
         let chain = image.config.chainIDs
         let unpacker = LayerUnpacker()
+        var skipped = UnpackSummary()
         for (index, layer) in image.manifest.layers.enumerated() {
             let key = chain[index].hex
             let lowers = chain[..<index].reversed().map { layerStore.directory(for: $0.hex) }
             let start = ContinuousClock.now
+            var summary: UnpackSummary?
             let produced = try await layerStore.ensure(key, onWait: {
                 progress.layerNote(layer.digest, "waiting for another devenv to unpack it")
             }) { scratch in
                 progress.layerNote(layer.digest, "unpacking")
                 do {
-                    _ = try unpacker.unpack(archivePath: content.blobPath(layer.digest), into: scratch, lowerLayers: lowers)
+                    summary = try unpacker.unpack(archivePath: content.blobPath(layer.digest), into: scratch, lowerLayers: lowers)
                 } catch let error as LayerError {
                     throw DevenvError.user("cannot unpack layer \(layer.digest) of \(image.reference): \(error)")
                 }
             }
             progress.layerNote(layer.digest, produced ? "unpacked in \(Terminal.seconds(ContinuousClock.now - start))" : "already unpacked")
+            if let summary {
+                if verbose {
+                    Terminal.note("layer \(layer.digest.short): \(summary.entries) entries, \(Terminal.bytes(summary.bytes)), \(summary.whiteouts) whiteouts, \(summary.opaqueDirectories) opaque directories")
+                }
+                skipped.skippedDevices += summary.skippedDevices
+                skipped.skippedXattrs += summary.skippedXattrs
+            }
+        }
+        let lost = [
+            skipped.skippedDevices > 0 ? "\(skipped.skippedDevices) device nodes under /dev (the sandbox provides its own /dev)" : nil,
+            skipped.skippedXattrs > 0 ? "\(skipped.skippedXattrs) extended attributes such as file capabilities" : nil,
+        ].compactMap { $0 }
+        if !quiet, geteuid() != 0, !lost.isEmpty {
+            Terminal.note("note: unpacked without root, so \(lost.joined(separator: " and ")) could not be reproduced")
         }
     }
 }
