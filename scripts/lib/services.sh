@@ -3,6 +3,8 @@
 #   REG      docker-registry, anonymous
 #   AUTHREG  docker-registry with htpasswd basic auth (AUTH_USER / AUTH_PASSWORD)
 #   SLOWREG  scripts/lib/slow-proxy.py in front of REG, bodies throttled to SLOW_RATE bytes/s
+#   TOKENSRV scripts/lib/token-server.py, a token service (JWTs signed with its own key)
+#   TOKENREG docker-registry with `auth: token` whose realm is TOKENSRV (the Docker Hub flow)
 # Each service gets WORKDIR/<name>/{config.yml,storage/,log}; started pids are listed in
 # WORKDIR/pids ("pid name" lines) so stop_services can end exactly those, also from a later shell.
 # Source after scripts/lib/common.sh; set WORKDIR first.
@@ -10,6 +12,16 @@
 AUTH_USER="devenv"
 AUTH_PASSWORD="s3cret-pass"
 SLOW_RATE=$((4 * 1024 * 1024))
+# TOKENREG: the registry's auth.token service and issuer, and an account for the fixture pushes
+# (AUTH_USER may only pull, and only fixtures/*). The token service needs Debian's
+# python3-cryptography, so it runs with Debian's python, whatever python3 is first on PATH.
+TOKEN_SERVICE="devenv-test-registry"
+TOKEN_ISSUER="devenv-test-issuer"
+TOKEN_PUSH_USER="devenv-pusher"
+TOKEN_PUSH_PASSWORD="pusher-pass"
+TOKEN_PYTHON="/usr/bin/python3"
+TOKEN_REALM=""      # http://127.0.0.1:PORT/token, set by start_token_server
+TOKEN_CERT=""       # the certificate TOKENREG trusts, set by start_token_server
 SERVICE_NAMES=()
 
 # Print a TCP port that is free on 127.0.0.1 right now.
@@ -46,6 +58,7 @@ launch() {
     return 1
 }
 
+# write_registry_config DIR PORT [auth|token]
 write_registry_config() {
     local dir="$1" port="$2" auth="$3"
     cat >"$dir/config.yml" <<YAML
@@ -74,24 +87,37 @@ auth:
     realm: devenv-test
     path: $dir/htpasswd
 YAML
+    elif [[ $auth == token ]]; then
+        cat >>"$dir/config.yml" <<YAML
+auth:
+  token:
+    realm: $TOKEN_REALM
+    service: $TOKEN_SERVICE
+    issuer: $TOKEN_ISSUER
+    rootcertbundle: $TOKEN_CERT
+YAML
     fi
 }
 
-# start_registry NAME [auth] — start a docker-registry; sets <NAME>_PORT. Retries with a new
-# port if the chosen one was taken in the meantime.
+# start_registry NAME [auth|token] — start a docker-registry; sets <NAME>_PORT. Retries with a
+# new port if the chosen one was taken in the meantime. `token` needs start_token_server first.
 start_registry() {
-    local name="$1" auth="${2:-}" dir="$WORKDIR/$1" port attempt
+    local name="$1" auth="${2:-}" dir="$WORKDIR/$1" port attempt note=""
     mkdir -p "$dir/storage"
     if [[ $auth == auth ]]; then
         htpasswd -B -b -c "$dir/htpasswd" "$AUTH_USER" "$AUTH_PASSWORD" 2>/dev/null
     fi
+    case "$auth" in
+        auth) note=" (htpasswd auth)" ;;
+        token) note=" (token auth, realm $TOKEN_REALM)" ;;
+    esac
     SERVICE_NAMES+=("$name")
     for attempt in 1 2 3; do
         port="$(free_port)"
         write_registry_config "$dir" "$port" "$auth"
         if launch "$name" "$port" docker-registry serve "$dir/config.yml"; then
             printf -v "${name}_PORT" '%s' "$port"
-            info "$name: docker-registry on 127.0.0.1:$port${auth:+ (htpasswd auth)}"
+            info "$name: docker-registry on 127.0.0.1:$port$note"
             return 0
         fi
         warn "$name: attempt $attempt on port $port failed; log: $dir/log"
@@ -117,11 +143,40 @@ start_slow_proxy() {
     return 1
 }
 
+# start_token_server NAME TOKEN_LOG — make a signing key and certificate, start the token service
+# (accounts: AUTH_USER may pull fixtures/*, TOKEN_PUSH_USER may pull and push anything; every
+# issued token is appended to TOKEN_LOG); sets <NAME>_PORT, TOKEN_REALM and TOKEN_CERT.
+start_token_server() {
+    local name="$1" token_log="$2" dir="$WORKDIR/$1" port attempt
+    mkdir -p "$dir" "$(dirname "$token_log")"
+    (umask 077 && "$TOKEN_PYTHON" "$DEVENV_REPO/scripts/lib/token-server.py" keygen "$dir") \
+        || die "$name: cannot make a signing key with $TOKEN_PYTHON (is python3-cryptography installed?)"
+    TOKEN_CERT="$dir/cert.pem"
+    chmod 644 "$TOKEN_CERT"
+    SERVICE_NAMES+=("$name")
+    for attempt in 1 2 3; do
+        port="$(free_port)"
+        if launch "$name" "$port" "$TOKEN_PYTHON" "$DEVENV_REPO/scripts/lib/token-server.py" serve \
+            --listen "127.0.0.1:$port" --key "$dir/key.pem" \
+            --issuer "$TOKEN_ISSUER" --service "$TOKEN_SERVICE" \
+            --account "$AUTH_USER" "$AUTH_PASSWORD" 'fixtures/*' pull \
+            --account "$TOKEN_PUSH_USER" "$TOKEN_PUSH_PASSWORD" '*' pull,push \
+            --token-log "$token_log"; then
+            printf -v "${name}_PORT" '%s' "$port"
+            TOKEN_REALM="http://127.0.0.1:$port/token"
+            info "$name: token-server on 127.0.0.1:$port ($AUTH_USER may pull fixtures/*)"
+            return 0
+        fi
+        warn "$name: attempt $attempt on port $port failed; log: $dir/log"
+    done
+    return 1
+}
+
 # True if PID is still one of our services (guards against pid reuse when stopping later).
 is_our_service() {
     local cmdline
     cmdline="$({ tr '\0' ' ' <"/proc/$1/cmdline"; } 2>/dev/null)" || return 1
-    [[ $cmdline == *docker-registry* || $cmdline == *slow-proxy.py* ]]
+    [[ $cmdline == *docker-registry* || $cmdline == *slow-proxy.py* || $cmdline == *token-server.py* ]]
 }
 
 # True if PID exists and is not a zombie (a stopped child stays a zombie until its parent reaps it).

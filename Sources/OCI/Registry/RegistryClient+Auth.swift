@@ -5,7 +5,9 @@ import NIOCore
 extension RegistryClient {
     /// Answers a 401 challenge: basic auth with the user's credentials, or a bearer token from
     /// the realm the registry names (with the credentials, when there are some, as Docker does).
-    func authenticate(_ ref: Reference, challenge header: String?) async throws {
+    /// Returns true when a token service has accepted the user's credentials, so that a later
+    /// refusal is about access, not about the credentials.
+    func authenticate(_ ref: Reference, challenge header: String?) async throws -> Bool {
         guard let header, let challenge = AuthChallenge(header: header) else {
             throw unauthorized(ref, status: 401)
         }
@@ -14,9 +16,11 @@ extension RegistryClient {
         case "basic":
             guard let entry else { throw unauthorized(ref, status: 401) }
             await authorizations.set(entry.basicAuthorization, for: ref)
+            return false
         case "bearer":
             let token = try await fetchToken(ref, challenge: challenge, credentials: entry)
             await authorizations.set("Bearer " + token, for: ref)
+            return entry != nil
         default:
             throw OCIError(.unsupported, "registry \(ref.domain) asks for \(challenge.scheme) authentication, which devenv does not support (it supports Basic and Bearer)")
         }

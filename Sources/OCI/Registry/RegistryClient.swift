@@ -70,6 +70,7 @@ public final class RegistryClient: Sendable {
     ) async throws -> HTTPClientResponse {
         var url = url(ref, path)
         var challenged = false
+        var credentialsAccepted = false
         var redirects = 0
         var sameHost = true
         while true {
@@ -77,9 +78,8 @@ public final class RegistryClient: Sendable {
             request.method = method
             for (name, value) in headers { request.headers.add(name: name, value: value) }
             request.headers.add(name: "User-Agent", value: "devenv")
-            if sameHost, let authorization = await authorizations.value(for: ref) {
-                request.headers.add(name: "Authorization", value: authorization)
-            }
+            let authorization = sameHost ? await authorizations.value(for: ref) : nil
+            if let authorization { request.headers.add(name: "Authorization", value: authorization) }
             let response: HTTPClientResponse
             do {
                 response = try await http.execute(request, deadline: .distantFuture)
@@ -101,9 +101,15 @@ public final class RegistryClient: Sendable {
             case 401 where !challenged && sameHost:
                 challenged = true
                 _ = try? await response.body.collect(upTo: 1 << 16)
-                try await authenticate(ref, challenge: response.headers.first(name: "WWW-Authenticate"))
+                credentialsAccepted = try await authenticate(ref, challenge: response.headers.first(name: "WWW-Authenticate"))
             case 401, 403:
                 _ = try? await response.body.collect(upTo: 1 << 16)
+                // A 401 for a token issued for the user's credentials, or a 403 to a request that
+                // carried them, means the credentials are good but do not grant this repository.
+                if credentialsAccepted || (response.status.code == 403 && authorization != nil),
+                   let entry = credentials.entry(forDomain: ref.domain) {
+                    throw accessDenied(ref, entry: entry, status: response.status.code, challenge: response.headers.first(name: "WWW-Authenticate"))
+                }
                 throw unauthorized(ref, status: response.status.code)
             case 404:
                 let body = try? await response.body.collect(upTo: 1 << 16)
@@ -122,7 +128,12 @@ public final class RegistryClient: Sendable {
         if let entry = credentials.entry(forDomain: ref.domain) {
             return OCIError(.unauthorized, "registry \(ref.domain) rejected the credentials for user \"\(entry.username)\" from \(entry.source) (HTTP \(status)) for \(ref.name); check them with docker login \(ref.domain)")
         }
-        return OCIError(.unauthorized, "registry \(ref.domain) requires authentication for \(ref.name) (HTTP \(status)); log in with docker login \(ref.domain), or add auths.\"\(ref.domain)\" to \(Credentials.defaultConfigPath())")
+        return OCIError(.unauthorized, "registry \(ref.domain) requires authentication for \(ref.name) (HTTP \(status)), or the repository does not exist; check the name, then log in with docker login \(ref.domain) or add auths.\"\(ref.domain)\" to \(Credentials.defaultConfigPath())")
+    }
+
+    func accessDenied(_ ref: Reference, entry: Credentials.Entry, status: UInt, challenge: String?) -> OCIError {
+        let reason = challenge.flatMap { AuthChallenge(header: $0)?.parameters["error"] }.map { ", \($0)" } ?? ""
+        return OCIError(.unauthorized, "registry \(ref.domain) accepted the credentials for user \"\(entry.username)\" from \(entry.source) but denied pulling \(ref.name) (HTTP \(status)\(reason)): the repository does not exist, or that user has no access to it")
     }
 
     /// The `errors[0].message` of a registry's JSON error body, when it has one.
