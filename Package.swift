@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "Storage"),
         .target(name: "Layers", dependencies: ["CArchive", "CLinux"]),
         .target(name: "Git", dependencies: ["CGit2"]),
-        .target(name: "Sandbox", dependencies: ["CSandbox", "CSeccomp"]),
+        .target(name: "Sandbox", dependencies: ["CSandbox", "CSeccomp", "CLinux"]),
         // Everything between clone and execve: no Swift may run there (DESIGN.md, "The spawn rule").
         .target(name: "CSandbox"),
         .systemLibrary(name: "CLinux"),
@@ -45,7 +45,7 @@ let package = Package(
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
         .testTarget(name: "LayersTests", dependencies: ["Layers", "CLinux"]),
         .testTarget(name: "GitTests", dependencies: ["Git"]),
-        .testTarget(name: "SandboxTests", dependencies: ["Sandbox"]),
+        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "CLinux"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["CLinux", .product(name: "Crypto", package: "swift-crypto")],

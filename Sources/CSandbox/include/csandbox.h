@@ -1,0 +1,113 @@
+#pragma once
+/*
+ * The sandbox spawn: everything from clone() to execve() (DESIGN.md, "The spawn rule").
+ *
+ * Swift fills a csandbox_config with plain C data, then:
+ *   csandbox_spawn()  clones the child into new namespaces; it waits for its id maps,
+ *   (Swift writes /proc/<pid>/uid_map and gid_map, or runs newuidmap/newgidmap)
+ *   csandbox_start()  lets the child build the root filesystem and exec the command, and
+ *                     returns once the command runs or setup failed,
+ *   csandbox_wait()   forwards signals and returns the command's exit status.
+ * All memory the config points to only has to live until csandbox_spawn() returns: the
+ * child works on its own copy of the address space.
+ */
+#include <stddef.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A host file or directory mounted at `target` inside (recursively, nosuid, nodev). */
+struct csandbox_bind {
+    const char *source;
+    const char *target;
+    int readonly;
+};
+
+/* A tmpfs at `target` inside (nosuid, nodev); `options` is tmpfs' data, e.g. "mode=1777". */
+struct csandbox_tmpfs {
+    const char *target;
+    const char *options;
+};
+
+/* A file written into the generated top layer of the root filesystem (read-only inside). */
+struct csandbox_file {
+    const char *path;
+    const char *content;
+    size_t length;
+    unsigned mode;
+};
+
+struct csandbox_config {
+    char *const *argv;          /* NULL-terminated; argv[0] without '/' is looked up in envp's PATH */
+    char *const *envp;          /* NULL-terminated */
+    const char *cwd;            /* absolute, inside */
+    const char *hostname;
+
+    /* Root filesystem: an overlay of `lowers` (names of directories in `layers_dir`, topmost
+     * first) under a generated layer holding mountpoints and `files`. `scratch` names an empty
+     * directory in `layers_dir` the child mounts its scratch tmpfs on (in its own mount
+     * namespace, so concurrent sandboxes share it). Relative names keep the overlay's option
+     * string short and free of characters it would need escaped. */
+    const char *layers_dir;
+    const char *const *lowers;
+    size_t lower_count;
+    const char *scratch;
+    int writable_root;          /* tmpfs upper layer: writable, gone on exit */
+
+    const struct csandbox_bind *binds;      /* in mount order: parents before children */
+    size_t bind_count;
+    const struct csandbox_tmpfs *tmpfs;
+    size_t tmpfs_count;
+    const struct csandbox_file *files;
+    size_t file_count;
+    const char *const *masked;  /* files hidden behind /dev/null, directories behind an empty tmpfs */
+    size_t masked_count;
+    const char *const *readonly;
+    size_t readonly_count;
+
+    uid_t uid;                  /* the command's ids, inside */
+    gid_t gid;
+    int root_mapped;            /* id 0 is mapped: set up as root so generated files are root's */
+    int setgroups_allowed;      /* 0 when /proc/<pid>/setgroups is "deny" (single-id mapping) */
+
+    const void *seccomp_filter; /* struct sock_filter[], seccomp_length bytes; NULL: unconfined */
+    size_t seccomp_length;
+
+    int new_network;            /* private network namespace with loopback up */
+    int foreground;             /* own process group, made the foreground one of the terminal on fd 0 */
+};
+
+struct csandbox_process {
+    pid_t pid;                  /* the child (pid 1 inside), as the caller's namespace sees it */
+    int control_fd;             /* one byte sent means "maps written"; closing it ends the sandbox */
+    int status_fd;              /* read end: setup and exec failures as text; EOF once the command runs */
+};
+
+/* Why csandbox_start() failed. */
+enum csandbox_failure {
+    CSANDBOX_SETUP = 1,         /* building the sandbox failed */
+    CSANDBOX_EXEC = 2,          /* the command could not be executed; `errno_out` says why */
+};
+
+/* Clones the child; on failure returns -1 and puts a message in `error`. */
+int csandbox_spawn(const struct csandbox_config *config, struct csandbox_process *process,
+                   char *error, size_t error_size);
+
+/* Releases the child after its id maps are written. Returns 0 once the command runs, or a
+ * csandbox_failure with the child's message in `error` (the child is reaped then). */
+int csandbox_start(struct csandbox_process *process, char *error, size_t error_size, int *errno_out);
+
+/* Waits for the sandbox to end, forwarding signals sent to this process (not those a terminal
+ * sends to the whole process group: the command gets those itself). Returns the command's exit
+ * status, 128+N when signal N killed it. With `reclaim_terminal`, makes this process group the
+ * terminal's foreground one again afterwards (the command may have taken it). */
+int csandbox_wait(struct csandbox_process *process, int reclaim_terminal);
+
+/* Kills and reaps a child that will not be started. */
+void csandbox_abort(struct csandbox_process *process);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,36 @@
+#pragma once
+/* Shared by the parent and child halves of the spawn. */
+#define _GNU_SOURCE
+#include "csandbox.h"
+
+/* What the cloned child needs besides the config: its ends of the control socket and status pipe. */
+struct child_context {
+    const struct csandbox_config *config;
+    int control_fd;             /* the "go" byte, then EOF when devenv is gone */
+    int status_fd;              /* write end: a failure report, or EOF at execve */
+};
+
+/* The steps a failure can name; each has its own hints (report.c). */
+enum step {
+    STEP_WAIT, STEP_IDENTITY, STEP_PROPAGATION, STEP_HOSTNAME, STEP_NETWORK, STEP_SCRATCH,
+    STEP_SKELETON, STEP_OVERLAY, STEP_PROC, STEP_SYS, STEP_DEV, STEP_TMPFS, STEP_BIND,
+    STEP_MASK, STEP_READONLY, STEP_PIVOT, STEP_CWD, STEP_PRIVILEGES, STEP_SECCOMP, STEP_FORK,
+    STEP_TERMINAL, STEP_EXEC,
+};
+
+/* Sends "<kind><errno>:<step> <subject>: <ERRNAME> (<hint>)" to the parent and exits.
+ * Async-signal-safe: the child of a multi-threaded process must not call malloc or stdio. */
+_Noreturn void child_fail(const struct child_context *context, enum step step, const char *subject, int error);
+
+/* A short hint for `error` in `step`, or NULL. */
+const char *failure_hint(enum step step, int error, const char *subject);
+
+/* The clone() entry point: sets up the sandbox, then becomes pid 1 (setup.c). */
+int child_main(void *context);
+
+/* Drops to the command's user, confines the process and runs the command under a reaper
+ * (reaper.c). `saved_umask` is the caller's, restored for the command. */
+_Noreturn void run_reaper(const struct child_context *context, unsigned saved_umask);
+
+/* Appends `text` to the NUL-terminated string in buffer[size]; truncates. */
+void text_append(char *buffer, size_t size, const char *text);

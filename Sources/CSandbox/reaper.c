@@ -1,0 +1,176 @@
+/* The child's half after the root filesystem is in place: become the command's user with no
+ * privileges left, then stay as pid 1 (a reaper that forwards signals) while a forked child
+ * executes the command. Syscalls only, for the reasons given in setup.c. */
+#include "internal.h"
+
+#include <errno.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Signals a process sends to pid 1 (devenv forwarding its own, or `kill 1` inside) go on to
+ * the command. A terminal's signals (si_code SI_KERNEL) are not forwarded: the terminal sends
+ * them to the command's process group itself, and a second copy would be seen twice. */
+static const int forwarded_signals[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH};
+static volatile pid_t command_pid;
+
+static void forward_signal(int signal, siginfo_t *info, void *unused) {
+    (void)unused;
+    if (info->si_code <= 0 && command_pid > 0) kill(command_pid, signal);
+}
+
+static void wake_up(int signal) { (void)signal; }
+
+static void drop_privileges(const struct child_context *context) {
+    const struct csandbox_config *config = context->config;
+    /* An empty bounding set means no execve (not even of a setuid-root or file-capability
+     * binary, or as uid 0) can grant a capability again. */
+    for (int cap = 0; cap <= 63; cap++)
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) child_fail(context, STEP_PRIVILEGES, "bounding set", errno);
+    if (config->setgroups_allowed && syscall(SYS_setgroups, 0, NULL) < 0) child_fail(context, STEP_PRIVILEGES, "setgroups", errno);
+    if (syscall(SYS_setresgid, config->gid, config->gid, config->gid) < 0) child_fail(context, STEP_PRIVILEGES, "setresgid", errno);
+    if (syscall(SYS_setresuid, config->uid, config->uid, config->uid) < 0) child_fail(context, STEP_PRIVILEGES, "setresuid", errno);
+    struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+    memset(data, 0, sizeof data);
+    if (syscall(SYS_capset, &header, data) < 0) child_fail(context, STEP_PRIVILEGES, "capset", errno);
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+        child_fail(context, STEP_PRIVILEGES, "ambient capabilities", errno);
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) child_fail(context, STEP_PRIVILEGES, "no_new_privs", errno);
+    /* The reaper is a copy of the devenv binary: non-dumpable, its /proc/1/exe, /proc/1/mem and
+     * ptrace are closed to the command (the runc CVE-2019-5736 class of attacks). */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) child_fail(context, STEP_PRIVILEGES, "dumpable", errno);
+}
+
+static void close_other_fds(const struct child_context *context) {
+    int low = context->control_fd < context->status_fd ? context->control_fd : context->status_fd;
+    int high = context->control_fd ^ context->status_fd ^ low;
+    unsigned ranges[3][2] = {{3, (unsigned)low - 1}, {(unsigned)low + 1, (unsigned)high - 1}, {(unsigned)high + 1, ~0u}};
+    for (int i = 0; i < 3; i++)
+        if (ranges[i][0] <= ranges[i][1] && syscall(SYS_close_range, ranges[i][0], ranges[i][1], 0) < 0)
+            child_fail(context, STEP_PRIVILEGES, "close_range", errno);
+}
+
+/* Loaded last before the fork, so the reaper is confined too and the command inherits it. */
+static void load_seccomp(const struct child_context *context) {
+    const struct csandbox_config *config = context->config;
+    if (!config->seccomp_filter) return;
+    struct sock_fprog program = {
+        .len = (unsigned short)(config->seccomp_length / sizeof(struct sock_filter)),
+        .filter = (struct sock_filter *)config->seccomp_filter,
+    };
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program) < 0) child_fail(context, STEP_SECCOMP, NULL, errno);
+}
+
+static const char *environment_value(char *const *envp, const char *name) {
+    size_t length = strlen(name);
+    for (; *envp; envp++)
+        if (strncmp(*envp, name, length) == 0 && (*envp)[length] == '=') return *envp + length + 1;
+    return NULL;
+}
+
+/* execvp's search, in the sandbox's PATH (glibc's execvp would read devenv's environment). */
+_Noreturn static void exec_command(const struct child_context *context) {
+    const struct csandbox_config *config = context->config;
+    const char *file = config->argv[0];
+    if (strchr(file, '/')) {
+        execve(file, config->argv, config->envp);
+        child_fail(context, STEP_EXEC, file, errno);
+    }
+    const char *search = environment_value(config->envp, "PATH");
+    if (!search) search = "/usr/local/bin:/usr/bin:/bin";
+    int error = ENOENT;
+    for (const char *entry = search;; entry++) {
+        const char *end = strchrnul(entry, ':');
+        char candidate[4096] = "";
+        size_t length = (size_t)(end - entry);
+        if (length + strlen(file) + 2 < sizeof candidate) {
+            memcpy(candidate, entry, length);
+            candidate[length] = '\0';
+            text_append(candidate, sizeof candidate, length ? "/" : "./");
+            text_append(candidate, sizeof candidate, file);
+            execve(candidate, config->argv, config->envp);
+            if (errno == EACCES) error = EACCES;
+            else if (errno != ENOENT && errno != ENOTDIR) child_fail(context, STEP_EXEC, file, errno);
+        }
+        if (!*end) break;
+        entry = end;
+    }
+    child_fail(context, STEP_EXEC, file, error);
+}
+
+_Noreturn static void become_command(const struct child_context *context, unsigned saved_umask) {
+    const struct csandbox_config *config = context->config;
+    struct sigaction default_action = {.sa_handler = SIG_DFL};
+    for (int signal = 1; signal < NSIG; signal++)
+        if (signal != SIGKILL && signal != SIGSTOP) sigaction(signal, &default_action, NULL);
+    if (config->foreground) {
+        /* Its own process group, in front on the terminal: the terminal's Ctrl-C and Ctrl-Z go to
+         * the command (a shell: to its current job), not to devenv. SIGTTOU is still blocked,
+         * so taking the terminal from the background does not stop us. */
+        pid_t self = getpid();
+        if (setpgid(0, 0) < 0 || ioctl(0, TIOCSPGRP, &self) < 0) child_fail(context, STEP_TERMINAL, NULL, errno);
+    }
+    umask(saved_umask);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    exec_command(context);
+}
+
+static int exit_status(int status) {
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    return 125;
+}
+
+_Noreturn void run_reaper(const struct child_context *context, unsigned saved_umask) {
+    /* Otherwise pid 1 carries the name of the devenv thread that cloned it. */
+    prctl(PR_SET_NAME, "devenv-init", 0, 0, 0);
+    drop_privileges(context);
+    close_other_fds(context);
+    load_seccomp(context);
+
+    /* Block what the loop waits for, so no signal slips in between a check and ppoll(). */
+    sigset_t blocked, none;
+    sigemptyset(&blocked);
+    sigemptyset(&none);
+    for (size_t i = 0; i < sizeof forwarded_signals / sizeof *forwarded_signals; i++) sigaddset(&blocked, forwarded_signals[i]);
+    sigaddset(&blocked, SIGCHLD);
+    sigaddset(&blocked, SIGTTOU);
+    sigprocmask(SIG_BLOCK, &blocked, NULL);
+
+    /* A raw clone is fork() without glibc's atfork handlers, which assume locks we cannot trust. */
+    pid_t child = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+    if (child < 0) child_fail(context, STEP_FORK, NULL, errno);
+    if (child == 0) become_command(context, saved_umask);
+    command_pid = child;
+    close(context->status_fd);
+
+    struct sigaction forward = {.sa_sigaction = forward_signal, .sa_flags = SA_SIGINFO | SA_RESTART};
+    sigfillset(&forward.sa_mask);
+    for (size_t i = 0; i < sizeof forwarded_signals / sizeof *forwarded_signals; i++) sigaction(forwarded_signals[i], &forward, NULL);
+    struct sigaction chld = {.sa_handler = wake_up, .sa_flags = SA_NOCLDSTOP};
+    sigaction(SIGCHLD, &chld, NULL);
+
+    struct pollfd control = {.fd = context->control_fd, .events = POLLIN};
+    for (;;) {
+        int status;
+        pid_t reaped;
+        while ((reaped = waitpid(-1, &status, WNOHANG)) > 0)
+            if (reaped == child) _exit(exit_status(status)); /* pid 1 exiting kills the rest */
+        if (ppoll(&control, 1, NULL, &none) > 0) {
+            char byte;
+            if (read(context->control_fd, &byte, 1) <= 0) _exit(137); /* devenv is gone: end the sandbox */
+        }
+    }
+}

@@ -1,0 +1,24 @@
+import ArgumentParser
+
+struct Enter: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Start an interactive shell in the environment.",
+        discussion: """
+            Runs the image's shell (bash if it has one, else sh) with the environment's name in \
+            the prompt, job control on your terminal, and the repository at its own path. Exiting \
+            the shell exits devenv with the shell's status.
+
+            Examples:
+              devenv enter --image debian:bookworm
+              devenv enter --root --image debian:bookworm   # changes are gone at exit
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var sandbox: SandboxOptions
+
+    func run() async throws {
+        let status = try await EnvironmentLauncher(global: global, options: sandbox).run(command: nil)
+        if status != 0 { throw ExitCode(status) }
+    }
+}

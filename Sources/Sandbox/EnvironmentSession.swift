@@ -1,0 +1,155 @@
+import Foundation
+
+/// A command or shell in a development environment, as `devenv run` and `devenv enter` ask for
+/// it: which image, which project, who is asking. `spec()` turns it into a `SandboxSpec` with
+/// the DESIGN.md policy: the repository at its own path, read-write; a per-project $HOME; the
+/// user as themself (or root with `--root`, over a throwaway writable layer); the image's
+/// environment plus the caller's terminal and locale settings; a prompt naming the environment.
+public struct EnvironmentSession: Sendable {
+    /// The environment's name: the prompt shows it and it is the hostname.
+    public var name: String
+    public var layersDirectory: String
+    /// Layer directory names in `layersDirectory`, bottom first.
+    public var layers: [String]
+    /// The image config's `Env`.
+    public var imageEnvironment: [String]
+    public var callerEnvironment: [String: String]
+    /// The repository (or, outside one, the directory devenv was started in): bound read-write at
+    /// the same path.
+    public var projectDirectory: String
+    /// The caller's working directory; kept inside when it is in the project.
+    public var workingDirectory: String
+    public var user: HostUser
+    /// The host directory that is $HOME inside, persistent per project.
+    public var homeDirectory: String
+    public var identity: IDMapping
+    /// Root inside, over a writable layer that is thrown away at exit.
+    public var asRoot = false
+    /// nil runs the image's shell, bash if it has one, else sh.
+    public var command: [String]?
+    public var network: SandboxSpec.Network = .host
+    public var seccomp: SeccompProfile? = .default
+    /// The host's /etc/resolv.conf and /etc/hosts: with the host's network, names resolve as on the host.
+    public var hostResolvConf: String?
+    public var hostHosts: String?
+
+    /// Variables taken from the caller when set; everything else comes from the image.
+    public static let passedThrough = ["TERM", "LANG", "TZ", "COLORTERM"]
+    static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    static let bashrc = "/etc/devenv/bashrc"
+    static let shrc = "/etc/devenv/shrc"
+
+    public init(name: String, layersDirectory: String, layers: [String], imageEnvironment: [String],
+                callerEnvironment: [String: String], projectDirectory: String, workingDirectory: String,
+                user: HostUser, homeDirectory: String, identity: IDMapping) {
+        self.name = name
+        self.layersDirectory = layersDirectory
+        self.layers = layers
+        self.imageEnvironment = imageEnvironment
+        self.callerEnvironment = callerEnvironment
+        self.projectDirectory = projectDirectory
+        self.workingDirectory = workingDirectory
+        self.user = user
+        self.homeDirectory = homeDirectory
+        self.identity = identity
+    }
+
+    /// Who the command is inside.
+    var insideName: String { asRoot ? "root" : user.name }
+    var insideHome: String { asRoot ? "/root" : user.home }
+
+    public func spec() -> SandboxSpec {
+        let stack = LayerStack(bottomFirst: layers.map { layersDirectory + "/" + $0 })
+        let shell = ["/bin/bash", "/usr/bin/bash"].first { stack.isExecutable($0) } ?? "/bin/sh"
+        let inProject = workingDirectory == projectDirectory || workingDirectory.hasPrefix(projectDirectory + "/")
+
+        var spec = SandboxSpec(
+            command: command ?? (shell.hasSuffix("bash") ? [shell, "--rcfile", Self.bashrc] : [shell]),
+            environment: environment(shell: shell),
+            workingDirectory: inProject ? workingDirectory : projectDirectory,
+            hostname: Self.hostname(for: name),
+            layersDirectory: layersDirectory, layers: layers, identity: identity)
+        spec.writableRoot = asRoot
+        spec.binds = [SandboxSpec.Bind(source: projectDirectory, target: projectDirectory)]
+        // With --root, /root is the image's, in the throwaway layer. A project that is the home
+        // directory itself stays visible rather than hidden under the per-project home.
+        if !asRoot, insideHome != projectDirectory {
+            spec.binds.append(SandboxSpec.Bind(source: homeDirectory, target: insideHome))
+        }
+        spec.tmpfs = [
+            SandboxSpec.Tmpfs(target: "/tmp", options: "mode=1777"),
+            SandboxSpec.Tmpfs(target: "/var/tmp", options: "mode=1777"),
+            SandboxSpec.Tmpfs(target: "/run", options: "mode=0755,uid=\(identity.uid),gid=\(identity.gid)"),
+        ]
+        spec.files = files(stack: stack, shell: shell)
+        spec.seccomp = seccomp
+        spec.network = network
+        spec.foreground = command == nil
+        return spec
+    }
+
+    func environment(shell: String) -> [String] {
+        var values: [(String, String)] = imageEnvironment.compactMap { entry in
+            guard let equals = entry.firstIndex(of: "=") else { return nil }
+            return (String(entry[..<equals]), String(entry[entry.index(after: equals)...]))
+        }
+        func set(_ name: String, _ value: String) {
+            if let index = values.firstIndex(where: { $0.0 == name }) { values[index].1 = value } else { values.append((name, value)) }
+        }
+        // The caller's PATH first, so their habits work; the image's entries after it, so its tools are found.
+        let imagePath = values.first { $0.0 == "PATH" }?.1 ?? Self.defaultPath
+        var seen = Set<Substring>()
+        let path = ((callerEnvironment["PATH"] ?? "") + ":" + imagePath).split(separator: ":").filter { seen.insert($0).inserted }
+        set("PATH", path.joined(separator: ":"))
+        for name in Self.passedThrough {
+            if let value = callerEnvironment[name] { set(name, value) }
+        }
+        set("HOME", insideHome)
+        set("USER", insideName)
+        set("LOGNAME", insideName)
+        set("SHELL", shell)
+        set("DEVENV_NAME", name)
+        // POSIX shells read $ENV when interactive: sh gets the prompt from there.
+        set("ENV", Self.shrc)
+        return values.map { "\($0.0)=\($0.1)" }
+    }
+
+    func files(stack: LayerStack, shell: String) -> [SandboxSpec.File] {
+        let imagePasswd = stack.contents(of: "/etc/passwd").map { String(decoding: $0, as: UTF8.self) }
+        let imageGroup = stack.contents(of: "/etc/group").map { String(decoding: $0, as: UTF8.self) }
+        let groupName = asRoot ? "root" : user.groupName
+        let hostname = Self.hostname(for: name)
+        var hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+        if network == .host, let hostHosts { hosts = hostHosts.hasSuffix("\n") || hostHosts.isEmpty ? hostHosts : hostHosts + "\n" }
+        hosts += "127.0.1.1\t\(hostname)\n"
+        var files = [
+            SandboxSpec.File(path: "/etc/passwd", contents: UserDatabase.passwd(
+                image: imagePasswd, name: insideName, uid: identity.uid, gid: identity.gid, home: insideHome, shell: shell)),
+            SandboxSpec.File(path: "/etc/group", contents: UserDatabase.group(image: imageGroup, name: groupName, gid: identity.gid)),
+            SandboxSpec.File(path: "/etc/hostname", contents: hostname + "\n"),
+            SandboxSpec.File(path: "/etc/hosts", contents: hosts),
+            SandboxSpec.File(path: Self.bashrc, contents: """
+                # Written by devenv for each session: the user's ~/.bashrc, then the environment's name in the prompt.
+                [ -f ~/.bashrc ] && . ~/.bashrc
+                PS1="(${DEVENV_NAME}) ${PS1:-\\u@\\h:\\w\\$ }"
+
+                """),
+            SandboxSpec.File(path: Self.shrc, contents: """
+                # Written by devenv for each session: the environment's name in the prompt.
+                PS1="(${DEVENV_NAME}) \\$ "
+
+                """),
+        ]
+        if network == .host, let hostResolvConf {
+            files.append(SandboxSpec.File(path: "/etc/resolv.conf", contents: hostResolvConf))
+        }
+        return files
+    }
+
+    /// A valid hostname from the environment's name: lowercase letters, digits and inner '-', at most 63.
+    static func hostname(for name: String) -> String {
+        let mapped = String(name.lowercased().map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "-" })
+        let trimmed = mapped.prefix(63).trimmingCharacters(in: CharacterSet(charactersIn: "-"))
+        return trimmed.isEmpty ? "devenv" : trimmed
+    }
+}

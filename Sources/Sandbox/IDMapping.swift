@@ -1,0 +1,148 @@
+import Foundation
+
+/// Who the command is inside and how the sandbox's user namespace maps ids to the host
+/// (DESIGN.md, "Sandbox": root; rootless with newuidmap and /etc/subuid, "keep-id"; rootless
+/// single-id fallback).
+public struct IDMapping: Sendable, Equatable {
+    public enum Mode: String, Sendable {
+        /// devenv runs as root: the host's ids, unchanged.
+        case root
+        /// The user's own id keeps its number inside; the ids around it come from /etc/subuid
+        /// and /etc/subgid through newuidmap and newgidmap, so image files of other owners
+        /// (root first of all) keep theirs.
+        case subordinate
+        /// Only the user's own id is mapped: every other owner appears as nobody.
+        case single
+    }
+
+    public var mode: Mode
+    public var uids: [IDRange]
+    public var gids: [IDRange]
+    /// The command's ids, inside.
+    public var uid: UInt32
+    public var gid: UInt32
+
+    /// Ids 0 to 2^32-2: all there are (-1 is "no id").
+    static let everything = [IDRange(inside: 0, outside: 0, count: UInt32.max)]
+
+    /// The mapping for a user with host ids `uid`/`gid` and the given subordinate ranges. `asRoot`
+    /// (for `--root`) makes the command root inside, the user's own id being that root.
+    public static func forUser(uid: UInt32, gid: UInt32, asRoot: Bool, subuids: [SubordinateRange],
+                               subgids: [SubordinateRange], helpersAvailable: Bool) -> IDMapping {
+        if uid == 0 {
+            return IDMapping(mode: .root, uids: everything, gids: everything, uid: 0, gid: 0)
+        }
+        let insideUID = asRoot ? 0 : uid, insideGID = asRoot ? 0 : gid
+        if helpersAvailable, !subuids.isEmpty, !subgids.isEmpty {
+            return IDMapping(mode: .subordinate,
+                             uids: allocate(own: uid, ownInside: insideUID, pool: subuids),
+                             gids: allocate(own: gid, ownInside: insideGID, pool: subgids),
+                             uid: insideUID, gid: insideGID)
+        }
+        return IDMapping(mode: .single, uids: [IDRange(inside: insideUID, outside: uid, count: 1)],
+                         gids: [IDRange(inside: insideGID, outside: gid, count: 1)], uid: insideUID, gid: insideGID)
+    }
+
+    /// The user's own id at `ownInside`, and the subordinate ids filling inside ids 0, 1, 2… around
+    /// it, in order: podman's "keep-id".
+    static func allocate(own: UInt32, ownInside: UInt32, pool: [SubordinateRange]) -> [IDRange] {
+        var result = [IDRange(inside: ownInside, outside: own, count: 1)]
+        var next: UInt64 = 0
+        let end = UInt64(UInt32.max)
+        for range in pool {
+            var outside = UInt64(range.start)
+            var remaining = UInt64(range.count)
+            while remaining > 0, next < end {
+                if next == UInt64(ownInside) {
+                    next += 1
+                    continue
+                }
+                let room = next < UInt64(ownInside) ? UInt64(ownInside) - next : end - next
+                let count = min(remaining, room)
+                result.append(IDRange(inside: UInt32(next), outside: UInt32(outside), count: UInt32(count)))
+                next += count
+                outside += count
+                remaining -= count
+            }
+        }
+        return result.sorted { $0.inside < $1.inside }
+    }
+
+    /// Id 0 exists inside: the sandbox is set up as that root, so generated files are root's.
+    var rootMapped: Bool { uids.contains { $0.inside == 0 } && gids.contains { $0.inside == 0 } }
+
+    /// setgroups(2) stays allowed unless the kernel requires "deny" (an unprivileged single-id map).
+    var setgroupsAllowed: Bool { mode != .single }
+
+    /// Writes the maps of the child `pid`, which waits for them.
+    func apply(to pid: Int32) throws(SandboxError) {
+        switch mode {
+        case .root:
+            try Self.write("/proc/\(pid)/uid_map", uids)
+            try Self.write("/proc/\(pid)/gid_map", gids)
+        case .single:
+            // An unprivileged process may map its own gid only after giving up setgroups.
+            try Self.write("/proc/\(pid)/setgroups", text: "deny")
+            try Self.write("/proc/\(pid)/uid_map", uids)
+            try Self.write("/proc/\(pid)/gid_map", gids)
+        case .subordinate:
+            try Self.run(Self.helper("newuidmap"), pid: pid, uids)
+            try Self.run(Self.helper("newgidmap"), pid: pid, gids)
+        }
+    }
+
+    private static func write(_ path: String, _ ranges: [IDRange]) throws(SandboxError) {
+        try write(path, text: ranges.map(\.description).joined(separator: "\n") + "\n")
+    }
+
+    /// The kernel takes a map in one write(2).
+    private static func write(_ path: String, text: String) throws(SandboxError) {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw SandboxError(.host, "open \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        guard Glibc.write(fd, bytes, bytes.count) == bytes.count else {
+            throw SandboxError(.host, "write \(path) (\(text.trimmingCharacters(in: .newlines))): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    private static func run(_ executable: String, pid: Int32, _ ranges: [IDRange]) throws(SandboxError) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = [String(pid)] + ranges.flatMap { [String($0.inside), String($0.outside), String($0.count)] }
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        do { try process.run() } catch {
+            throw SandboxError(.host, "cannot run \(executable): \(error)")
+        }
+        let output = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            let detail = String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            throw SandboxError(.host, "\(executable) \(process.arguments!.joined(separator: " ")) failed: \(detail) (check the user's lines in /etc/subuid and /etc/subgid)")
+        }
+    }
+
+    static let helperDirectories = ["/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin"]
+
+    /// newuidmap or newgidmap from the usual places (not $PATH: they must be the setuid ones
+    /// the system installed).
+    static func helper(_ name: String) -> String {
+        helperDirectories.map { $0 + "/" + name }.first { access($0, X_OK) == 0 } ?? "/usr/bin/" + name
+    }
+
+    /// Whether newuidmap and newgidmap are installed.
+    public static var helpersAvailable: Bool {
+        ["newuidmap", "newgidmap"].allSatisfy { access(helper($0), X_OK) == 0 }
+    }
+
+    /// The mapping for the user running devenv, from /etc/subuid and /etc/subgid.
+    public static func forInvoker(asRoot: Bool) -> IDMapping {
+        let uid = getuid(), gid = getgid()
+        let name = getpwuid(uid).map { String(cString: $0.pointee.pw_name) } ?? String(uid)
+        let subuids = (try? String(contentsOfFile: "/etc/subuid", encoding: .utf8)).map { SubordinateRange.parse($0, name: name, id: uid) } ?? []
+        let subgids = (try? String(contentsOfFile: "/etc/subgid", encoding: .utf8)).map { SubordinateRange.parse($0, name: name, id: uid) } ?? []
+        return forUser(uid: uid, gid: gid, asRoot: asRoot, subuids: subuids, subgids: subgids, helpersAvailable: helpersAvailable)
+    }
+}

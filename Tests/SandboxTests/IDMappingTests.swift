@@ -1,0 +1,74 @@
+@testable import Sandbox
+import Testing
+
+struct IDMappingTests {
+    let range = [SubordinateRange(start: 200_000, count: 65536)]
+
+    @Test func rootKeepsTheHostIds() {
+        let mapping = IDMapping.forUser(uid: 0, gid: 0, asRoot: false, subuids: range, subgids: range, helpersAvailable: true)
+        #expect(mapping.mode == .root)
+        #expect(mapping.uids == [IDRange(inside: 0, outside: 0, count: 4_294_967_295)])
+        #expect(mapping.uid == 0 && mapping.rootMapped && mapping.setgroupsAllowed)
+    }
+
+    @Test func keepIDPutsTheUserAtTheirOwnIdAndSubordinateIdsAround() {
+        let mapping = IDMapping.forUser(uid: 1001, gid: 1001, asRoot: false, subuids: range, subgids: range, helpersAvailable: true)
+        #expect(mapping.mode == .subordinate)
+        #expect(mapping.uids == [
+            IDRange(inside: 0, outside: 200_000, count: 1001),
+            IDRange(inside: 1001, outside: 1001, count: 1),
+            IDRange(inside: 1002, outside: 201_001, count: 64535),
+        ])
+        #expect(mapping.uid == 1001 && mapping.gid == 1001 && mapping.rootMapped)
+    }
+
+    @Test func asRootTheUserIsRootInside() {
+        let mapping = IDMapping.forUser(uid: 1001, gid: 1001, asRoot: true, subuids: range, subgids: range, helpersAvailable: true)
+        #expect(mapping.uids == [IDRange(inside: 0, outside: 1001, count: 1), IDRange(inside: 1, outside: 200_000, count: 65536)])
+        #expect(mapping.uid == 0)
+    }
+
+    @Test func aUserIdAboveTheRangeStillMapsToItself() {
+        let small = [SubordinateRange(start: 100_000, count: 1000)]
+        let mapping = IDMapping.forUser(uid: 5000, gid: 5000, asRoot: false, subuids: small, subgids: small, helpersAvailable: true)
+        #expect(mapping.uids == [IDRange(inside: 0, outside: 100_000, count: 1000), IDRange(inside: 5000, outside: 5000, count: 1)])
+    }
+
+    @Test func severalRangesFillInsideIdsInOrder() {
+        let ranges = [SubordinateRange(start: 300_000, count: 10), SubordinateRange(start: 100_000, count: 10)]
+        let mapping = IDMapping.forUser(uid: 15, gid: 15, asRoot: false, subuids: ranges, subgids: ranges, helpersAvailable: true)
+        #expect(mapping.uids == [
+            IDRange(inside: 0, outside: 300_000, count: 10),
+            IDRange(inside: 10, outside: 100_000, count: 5),
+            IDRange(inside: 15, outside: 15, count: 1),
+            IDRange(inside: 16, outside: 100_005, count: 5),
+        ])
+    }
+
+    @Test func withoutRangesOrHelpersOnlyTheUserIsMapped() {
+        for (subuids, helpers) in [([SubordinateRange](), true), (range, false)] {
+            let mapping = IDMapping.forUser(uid: 1002, gid: 1003, asRoot: false, subuids: subuids, subgids: range, helpersAvailable: helpers)
+            #expect(mapping.mode == .single)
+            #expect(mapping.uids == [IDRange(inside: 1002, outside: 1002, count: 1)])
+            #expect(mapping.gids == [IDRange(inside: 1003, outside: 1003, count: 1)])
+            #expect(!mapping.rootMapped && !mapping.setgroupsAllowed)
+        }
+        let root = IDMapping.forUser(uid: 1002, gid: 1003, asRoot: true, subuids: [], subgids: [], helpersAvailable: true)
+        #expect(root.uids == [IDRange(inside: 0, outside: 1002, count: 1)] && root.uid == 0 && root.rootMapped)
+    }
+
+    @Test func subordinateRangesAreFoundByNameOrId() {
+        let file = """
+            alice:100000:65536
+            1001:300000:1000
+            bob:200000:65536
+            broken line
+            carol:x:5
+
+            """
+        #expect(SubordinateRange.parse(file, name: "alice", id: 1001) == [
+            SubordinateRange(start: 100_000, count: 65536), SubordinateRange(start: 300_000, count: 1000),
+        ])
+        #expect(SubordinateRange.parse(file, name: "carol", id: 1003).isEmpty)
+    }
+}
