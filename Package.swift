@@ -12,13 +12,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         .executableTarget(name: "devenv", dependencies: ["DevenvCommands"]),
         .target(
             name: "DevenvCommands",
             dependencies: [
-                "OCI", "Layers", "Git", "Storage", "Sandbox",
+                "OCI", "Layers", "Git", "Storage", "Sandbox", "Manifest",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -33,6 +34,7 @@ let package = Package(
             ]
         ),
         .target(name: "Storage"),
+        .target(name: "Manifest", dependencies: ["OCI", .product(name: "TOMLKit", package: "TOMLKit")]),
         .target(name: "Layers", dependencies: ["CArchive", "CLinux"]),
         .target(name: "Git", dependencies: ["CGit2"]),
         .target(name: "Sandbox", dependencies: ["CSandbox", "CSeccomp", "CLinux"]),
@@ -45,6 +47,7 @@ let package = Package(
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
         .testTarget(name: "LayersTests", dependencies: ["Layers", "CLinux"]),
         .testTarget(name: "GitTests", dependencies: ["Git"]),
+        .testTarget(name: "ManifestTests", dependencies: ["Manifest"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "CLinux"]),
         .testTarget(
             name: "IntegrationTests",

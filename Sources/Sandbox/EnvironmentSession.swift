@@ -25,8 +25,14 @@ public struct EnvironmentSession: Sendable {
     public var identity: IDMapping
     /// Root inside, over a writable layer that is thrown away at exit.
     public var asRoot = false
-    /// nil runs the image's shell, bash if it has one, else sh.
+    /// nil runs the shell.
     public var command: [String]?
+    /// The shell's path inside (`[shell] command`); nil: bash if the image has it, else sh.
+    public var shell: String?
+    /// `[shell] hostname`; nil: derived from the name.
+    public var hostname: String?
+    /// Where the project appears inside (`[shell] workdir`); nil: at its own host path.
+    public var projectMountPoint: String?
     public var network: SandboxSpec.Network = .host
     public var seccomp: SeccompProfile? = .default
     /// The host's /etc/resolv.conf and /etc/hosts: with the host's network, names resolve as on the host.
@@ -60,20 +66,21 @@ public struct EnvironmentSession: Sendable {
 
     public func spec() -> SandboxSpec {
         let stack = LayerStack(bottomFirst: layers.map { layersDirectory + "/" + $0 })
-        let shell = ["/bin/bash", "/usr/bin/bash"].first { stack.isExecutable($0) } ?? "/bin/sh"
+        let shell = self.shell ?? ["/bin/bash", "/usr/bin/bash"].first { stack.isExecutable($0) } ?? "/bin/sh"
         let inProject = workingDirectory == projectDirectory || workingDirectory.hasPrefix(projectDirectory + "/")
+        let mountPoint = projectMountPoint ?? projectDirectory
 
         var spec = SandboxSpec(
             command: command ?? (shell.hasSuffix("bash") ? [shell, "--rcfile", Self.bashrc] : [shell]),
             environment: environment(shell: shell),
-            workingDirectory: inProject ? workingDirectory : projectDirectory,
-            hostname: Self.hostname(for: name),
+            workingDirectory: inProject ? mountPoint + workingDirectory.dropFirst(projectDirectory.count) : mountPoint,
+            hostname: insideHostname,
             layersDirectory: layersDirectory, layers: layers, identity: identity)
         spec.writableRoot = asRoot
-        spec.binds = [SandboxSpec.Bind(source: projectDirectory, target: projectDirectory)]
+        spec.binds = [SandboxSpec.Bind(source: projectDirectory, target: mountPoint)]
         // With --root, /root is the image's, in the throwaway layer. A project that is the home
         // directory itself stays visible rather than hidden under the per-project home.
-        if !asRoot, insideHome != projectDirectory {
+        if !asRoot, insideHome != mountPoint {
             spec.binds.append(SandboxSpec.Bind(source: homeDirectory, target: insideHome))
         }
         spec.tmpfs = [
@@ -118,7 +125,7 @@ public struct EnvironmentSession: Sendable {
         let imagePasswd = stack.contents(of: "/etc/passwd").map { String(decoding: $0, as: UTF8.self) }
         let imageGroup = stack.contents(of: "/etc/group").map { String(decoding: $0, as: UTF8.self) }
         let groupName = asRoot ? "root" : user.groupName
-        let hostname = Self.hostname(for: name)
+        let hostname = insideHostname
         var hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
         if network == .host, let hostHosts { hosts = hostHosts.hasSuffix("\n") || hostHosts.isEmpty ? hostHosts : hostHosts + "\n" }
         hosts += "127.0.1.1\t\(hostname)\n"
@@ -145,6 +152,8 @@ public struct EnvironmentSession: Sendable {
         }
         return files
     }
+
+    var insideHostname: String { hostname ?? Self.hostname(for: name) }
 
     /// A valid hostname from the environment's name: lowercase letters, digits and inner '-', at most 63.
     static func hostname(for name: String) -> String {

@@ -1,52 +1,76 @@
 import ArgumentParser
 import Foundation
 import Git
+import Manifest
 import OCI
 import Sandbox
 
-/// What `run` and `enter` share: find the image and the project, prepare the per-project state,
-/// and run the sandbox.
+/// What `run` and `enter` share: find the project and its image (`--image`, else the manifest's
+/// `[base] image`), prepare the per-project state, and run the sandbox as the manifest shapes it.
 struct EnvironmentLauncher {
     let global: GlobalOptions
     let options: SandboxOptions
 
     /// Runs `command` (nil: the image's shell) and returns its exit status.
     func run(command: [String]?) async throws -> Int32 {
-        guard let imageName = options.image else {
-            throw DevenvError.user("no image to run: pass --image REF, e.g. --image debian:bookworm (.devenv/devenv.toml is not read yet)")
-        }
-        let ref = try Reference(parsing: imageName)
-        let store = try global.store()
-        let image = try await LocalImage.ensure(ref, store: store, quiet: global.quiet)
-
         let workingDirectory = try Self.physicalWorkingDirectory()
         let project = GitRepository.discoverWorkingTree(from: workingDirectory).map(Self.physical) ?? workingDirectory
         guard project != "/" else {
             throw DevenvError.user("the project directory would be / (the whole host): run devenv inside a project directory")
         }
-        let name = URL(fileURLWithPath: project).lastPathComponent
+        let user = HostUser.current()
+        // --image runs any image as it is: the project's manifest is for the project's environment.
+        var manifest: Manifest?
+        let imageName: String
+        if let image = options.image {
+            imageName = image
+        } else {
+            let loaded = try ManifestRunner.load(project: project, home: user.home)
+            imageName = try ManifestRunner.image(loaded)
+            manifest = loaded
+        }
+        let ref = try Reference(parsing: imageName)
+        // Mounts are checked before anything is pulled or created: a bad manifest changes nothing.
+        let mounts = try manifest.map { try ManifestRunner.binds($0, project: project) } ?? []
+        let store = try global.store()
+        let image = try await LocalImage.ensure(ref, store: store, quiet: global.quiet)
+
+        let name = manifest?.name ?? URL(fileURLWithPath: project).lastPathComponent
         let environmentDirectory = "\(store.envs)/\(name)-\(Digest(hashing: Array(project.utf8)).short)"
         let home = environmentDirectory + "/home"
         try Self.makeDirectory(home, mode: 0o700)
         try Self.makeDirectory(store.layers + "/" + SandboxSpec.scratchName, mode: 0o755)
 
-        let user = HostUser.current()
         let identity = IDMapping.forInvoker(asRoot: options.asRoot)
         if identity.mode == .single, !global.quiet { noteSingleIDMappingOnce(store, user: user) }
 
+        // [env] goes after the image's Env, so it overrides it; the session's PATH and TERM/LANG/…
+        // passthrough rules still apply on top of both.
         var session = EnvironmentSession(
             name: name, layersDirectory: store.layers, layers: image.layers,
-            imageEnvironment: image.config.config?.Env ?? [], callerEnvironment: ProcessInfo.processInfo.environment,
+            imageEnvironment: (image.config.config?.Env ?? []) + (manifest?.env.map { "\($0.name)=\($0.value)" } ?? []),
+            callerEnvironment: ProcessInfo.processInfo.environment,
             projectDirectory: project, workingDirectory: workingDirectory, user: user,
             homeDirectory: home, identity: identity)
         session.asRoot = options.asRoot
         session.command = command
-        session.network = options.networkMode
+        session.network = options.networkMode ?? manifest.map { $0.network == .none ? .none : .host } ?? .host
+        if let manifest {
+            session.shell = manifest.shell.command
+            session.hostname = manifest.shell.hostname
+            if case .path(let path) = manifest.shell.workdir { session.projectMountPoint = path }
+            if manifest.seccomp == .unconfined {
+                session.seccomp = nil
+                Terminal.note("devenv: note: [security] seccomp = \"unconfined\": the sandbox runs without a seccomp filter")
+            }
+        }
         session.hostResolvConf = try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)
         session.hostHosts = try? String(contentsOfFile: "/etc/hosts", encoding: .utf8)
 
+        var spec = session.spec()
+        spec.binds += mounts
         do {
-            return try Sandbox.run(session.spec())
+            return try Sandbox.run(spec)
         } catch let error where error.code == .exec {
             Terminal.note("devenv: error: \(error.message)")
             return error.errno == ENOENT ? 127 : 126

@@ -9,14 +9,15 @@ struct SandboxOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Run this image (pulled when the store does not have it yet) instead of the project's environment.", valueName: "ref"))
     var image: String?
 
-    @Option(help: ArgumentHelp("host: the host's network (default); none: a private network with only loopback.", valueName: "mode"))
-    var network: String = SandboxSpec.Network.host.rawValue
+    @Option(help: ArgumentHelp("host: the host's network; none: a private network with only loopback (default: the manifest's [network] mode, else host).", valueName: "mode"))
+    var network: String?
 
     func validate() throws {
-        guard SandboxSpec.Network(rawValue: network) != nil else {
+        if let network, SandboxSpec.Network(rawValue: network) == nil {
             throw ValidationError("--network must be one of: \(SandboxSpec.Network.allCases.map(\.rawValue).joined(separator: ", "))")
         }
     }
 
-    var networkMode: SandboxSpec.Network { SandboxSpec.Network(rawValue: network) ?? .host }
+    /// nil when not given: the manifest decides.
+    var networkMode: SandboxSpec.Network? { network.flatMap(SandboxSpec.Network.init(rawValue:)) }
 }

@@ -1,0 +1,96 @@
+import Foundation
+
+/// `.devenv/devenv.toml`, schema version 1 (DESIGN.md, "Manifest"), parsed and validated.
+public struct Manifest: Sendable, Equatable {
+    public enum Base: Sendable, Equatable {
+        /// An OCI reference, validated with `OCI.Reference(parsing:)`.
+        case image(String)
+        /// "debian:SUITE", built with mmdebstrap from `mirror`.
+        case bootstrap(String, mirror: String)
+    }
+
+    public struct Packages: Sendable, Equatable {
+        /// `name` or `name=version`.
+        public var apt: [String] = []
+        /// PEP 508 requirements.
+        public var pip: [String] = []
+
+        public var isEmpty: Bool { apt.isEmpty && pip.isEmpty }
+    }
+
+    public struct Variable: Sendable, Equatable {
+        public var name: String
+        public var value: String
+    }
+
+    public struct SetupStep: Sendable, Equatable {
+        public var name: String
+        public var run: String
+    }
+
+    public struct Shell: Sendable, Equatable {
+        public enum Workdir: Sendable, Equatable {
+            /// The repository at its own host path.
+            case same
+            /// The repository at this absolute path inside.
+            case path(String)
+        }
+
+        /// nil: bash if the image has it, else sh.
+        public var command: String?
+        public var workdir: Workdir = .same
+        /// nil: derived from the environment's name.
+        public var hostname: String?
+    }
+
+    public enum NetworkMode: String, Sendable, Equatable, CaseIterable {
+        case host, none
+    }
+
+    public struct Mount: Sendable, Equatable {
+        /// As written in the manifest.
+        public var written: String
+        /// Absolute, with `~` expanded to the host home.
+        public var hostPath: String
+        public var readOnly: Bool
+        /// Where the mount's key is, for errors found later (a missing host path).
+        public var position: SourcePosition
+    }
+
+    public enum Seccomp: String, Sendable, Equatable, CaseIterable {
+        case `default`, unconfined
+    }
+
+    /// nil: the repository directory's name.
+    public var name: String?
+    public var base: Base
+    public var packages = Packages()
+    /// In the order the file lists them.
+    public var env: [Variable] = []
+    public var setup: [SetupStep] = []
+    public var shell = Shell()
+    public var network = NetworkMode.host
+    public var mounts: [Mount] = []
+    public var seccomp = Seccomp.default
+
+    public static let defaultMirror = "http://deb.debian.org/debian"
+
+    public init(base: Base) {
+        self.base = base
+    }
+
+    /// Parses `text`; `file` is the path errors name, `home` what `~` in mounts expands to.
+    public static func parse(_ text: String, file: String, home: String) throws(ManifestError) -> Manifest {
+        try ManifestParser(text: text, file: file, home: home).parse()
+    }
+
+    /// Reads and parses the manifest at `path`.
+    public static func load(path: String, home: String) throws -> Manifest {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ManifestError(file: path, position: SourcePosition(line: 1, column: 1),
+                                problem: "the file is not UTF-8 text (TOML must be UTF-8)", fix: "save it as UTF-8")
+        }
+        return try parse(text, file: path, home: home)
+    }
+}

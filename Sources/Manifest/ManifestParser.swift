@@ -1,0 +1,208 @@
+import Foundation
+import OCI
+import TOMLKit
+
+/// Turns devenv.toml's text into a `Manifest`, checking every key, type and value against schema
+/// version 1 and naming the place of the first problem.
+struct ManifestParser {
+    let text: String
+    let file: String
+    let home: String
+
+    static let rootKeys = ["name", "base", "packages", "env", "setup", "shell", "network", "mounts", "security"]
+    static let baseKeys = ["image", "bootstrap", "mirror"]
+    static let packageKeys = ["apt", "pip"]
+    static let setupKeys = ["name", "run"]
+    static let shellKeys = ["command", "workdir", "hostname"]
+    static let networkKeys = ["mode"]
+    static let securityKeys = ["seccomp"]
+
+    func parse() throws(ManifestError) -> Manifest {
+        let root: TOMLTable
+        do {
+            root = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw ManifestError(file: file, position: SourcePosition(line: error.source.begin.line, column: error.source.begin.column),
+                                problem: "invalid TOML: \(error.description)", fix: "correct the TOML syntax here (see https://toml.io)")
+        } catch {
+            throw ManifestError(file: file, position: SourcePosition(line: 1, column: 1), problem: "invalid TOML: \(error)", fix: "correct the TOML syntax")
+        }
+        let reader = TableReader(file: file, locator: SourceLocator(text))
+        try reader.checkKeys(root, path: [], allowed: Self.rootKeys)
+
+        guard let baseTable = try reader.table(root, "base", path: []) else {
+            throw reader.error(at: SourcePosition(line: 1, column: 1), "no [base] table: the environment needs a base image",
+                               fix: "add\n    [base]\n    image = \"debian:bookworm\"")
+        }
+        var manifest = Manifest(base: try base(baseTable, reader))
+        if let name = try reader.string(root, "name", path: []) {
+            guard !name.isEmpty, !name.contains("/"), name.allSatisfy({ !$0.isNewline }) else {
+                throw reader.error(at: reader.locator.value(["name"]), "name must be a non-empty string without \"/\" or line breaks",
+                                   fix: "use a short name such as name = \"webapp\"")
+            }
+            manifest.name = name
+        }
+        if let packages = try reader.table(root, "packages", path: []) {
+            try reader.checkKeys(packages, path: ["packages"], allowed: Self.packageKeys)
+            manifest.packages.apt = try reader.strings(packages, "apt", path: ["packages"], check: AptSpec.problem)
+            manifest.packages.pip = try reader.strings(packages, "pip", path: ["packages"], check: PipRequirement.problem)
+        }
+        if let env = try reader.table(root, "env", path: []) {
+            manifest.env = try variables(env, reader)
+        }
+        manifest.setup = try setup(root, reader)
+        if let shell = try reader.table(root, "shell", path: []) {
+            manifest.shell = try self.shell(shell, reader)
+        }
+        if let network = try reader.table(root, "network", path: []) {
+            try reader.checkKeys(network, path: ["network"], allowed: Self.networkKeys)
+            manifest.network = try reader.choice(network, "mode", path: ["network"], Manifest.NetworkMode.self) ?? .host
+        }
+        if let mounts = try reader.table(root, "mounts", path: []) {
+            manifest.mounts = try self.mounts(mounts, reader)
+        }
+        if let security = try reader.table(root, "security", path: []) {
+            try reader.checkKeys(security, path: ["security"], allowed: Self.securityKeys)
+            manifest.seccomp = try reader.choice(security, "seccomp", path: ["security"], Manifest.Seccomp.self) ?? .default
+        }
+        return manifest
+    }
+
+    private func base(_ table: TOMLTable, _ reader: TableReader) throws(ManifestError) -> Manifest.Base {
+        try reader.checkKeys(table, path: ["base"], allowed: Self.baseKeys)
+        let image = try reader.string(table, "image", path: ["base"])
+        let bootstrap = try reader.string(table, "bootstrap", path: ["base"])
+        let mirror = try reader.string(table, "mirror", path: ["base"])
+        switch (image, bootstrap) {
+        case (let image?, nil):
+            if mirror != nil {
+                throw reader.error(at: reader.locator.key(["base", "mirror"]), "mirror applies only to bootstrap, not to image",
+                                   fix: "remove mirror, or replace image with bootstrap = \"debian:SUITE\"")
+            }
+            do {
+                _ = try Reference(parsing: image)
+            } catch {
+                throw reader.error(at: reader.locator.value(["base", "image"]), "image \"\(image)\" is not a valid image reference (\(error))",
+                                   fix: "use a reference such as \"debian:bookworm\" or \"registry.example.com/team/image@sha256:…\"")
+            }
+            return .image(image)
+        case (nil, let bootstrap?):
+            let parts = bootstrap.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count == 2, parts[0] == "debian", !parts[1].isEmpty,
+                  parts[1].allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }) else {
+                throw reader.error(at: reader.locator.value(["base", "bootstrap"]), "bootstrap \"\(bootstrap)\" is not of the form \"debian:SUITE\"",
+                                   fix: "write bootstrap = \"debian:bookworm\" (or another Debian suite)")
+            }
+            let mirror = mirror ?? Manifest.defaultMirror
+            guard mirror.hasPrefix("http://") || mirror.hasPrefix("https://"), mirror.count > "https://".count else {
+                throw reader.error(at: reader.locator.value(["base", "mirror"]), "mirror \"\(mirror)\" is not an http:// or https:// URL",
+                                   fix: "write mirror = \"\(Manifest.defaultMirror)\"")
+            }
+            return .bootstrap(bootstrap, mirror: mirror)
+        case (.some, .some):
+            throw reader.error(at: reader.locator.key(["base", "bootstrap"]), "[base] has both image and bootstrap; it takes exactly one",
+                               fix: "keep image to pull a base image, or bootstrap to build one from a Debian mirror, and remove the other")
+        case (nil, nil):
+            throw reader.error(at: reader.locator.key(["base"]), "[base] has neither image nor bootstrap; it takes exactly one",
+                               fix: "add image = \"debian:bookworm\" under [base]")
+        }
+    }
+
+    private func variables(_ table: TOMLTable, _ reader: TableReader) throws(ManifestError) -> [Manifest.Variable] {
+        var variables: [Manifest.Variable] = []
+        for key in reader.inFileOrder(table.keys, path: ["env"]) {
+            guard key.first.map({ $0 == "_" || ($0.isASCII && $0.isLetter) }) == true,
+                  key.allSatisfy({ $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }) else {
+                throw reader.error(at: reader.locator.key(["env", key]), "\"\(key)\" is not a valid environment variable name (letters, digits and _, not starting with a digit)",
+                                   fix: "rename it, e.g. \(key.uppercased().map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined())")
+            }
+            guard let value = try reader.string(table, key, path: ["env"]) else { continue }
+            variables.append(Manifest.Variable(name: key, value: value))
+        }
+        return variables
+    }
+
+    private func setup(_ root: TOMLTable, _ reader: TableReader) throws(ManifestError) -> [Manifest.SetupStep] {
+        guard let value = root["setup"] else { return [] }
+        guard let array = value.array, array.allSatisfy({ $0.type == .table }) else {
+            throw reader.error(at: reader.locator.value(["setup"]), "setup must be an array of tables ([[setup]] sections), found \(value.type)",
+                               fix: "write each step as\n    [[setup]]\n    name = \"tools\"\n    run = \"make install\"")
+        }
+        var steps: [Manifest.SetupStep] = []
+        for (index, element) in array.enumerated() {
+            guard let table = element.table else { continue }
+            let path = ["setup", "[\(index)]"]
+            try reader.checkKeys(table, path: path, allowed: Self.setupKeys)
+            let name = try reader.string(table, "name", path: path)
+            let run = try reader.string(table, "run", path: path)
+            guard let name, !name.isEmpty else {
+                throw reader.error(at: reader.locator.key(path), "setup step \(index + 1) has no name", fix: "add name = \"…\" to this [[setup]]")
+            }
+            guard let run, !run.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw reader.error(at: reader.locator.key(path), "setup step \"\(name)\" has no run command", fix: "add run = \"shell command\" to this [[setup]]")
+            }
+            steps.append(Manifest.SetupStep(name: name, run: run))
+        }
+        return steps
+    }
+
+    private func shell(_ table: TOMLTable, _ reader: TableReader) throws(ManifestError) -> Manifest.Shell {
+        try reader.checkKeys(table, path: ["shell"], allowed: Self.shellKeys)
+        var shell = Manifest.Shell()
+        if let command = try reader.string(table, "command", path: ["shell"]) {
+            guard command.hasPrefix("/") else {
+                throw reader.error(at: reader.locator.value(["shell", "command"]), "shell command \"\(command)\" is not an absolute path",
+                                   fix: "write the shell's path inside the image, e.g. command = \"/bin/bash\"")
+            }
+            shell.command = command
+        }
+        if let workdir = try reader.string(table, "workdir", path: ["shell"]) {
+            if workdir == "same" {
+                shell.workdir = .same
+            } else if workdir.hasPrefix("/"), workdir != "/", !workdir.split(separator: "/").contains(where: { $0 == ".." || $0 == "." }) {
+                shell.workdir = .path(workdir.count > 1 && workdir.hasSuffix("/") ? String(workdir.dropLast()) : workdir)
+            } else {
+                throw reader.error(at: reader.locator.value(["shell", "workdir"]), "workdir \"\(workdir)\" must be \"same\" or an absolute path other than / (without . or ..)",
+                                   fix: "write workdir = \"same\" (the repository at its host path) or e.g. workdir = \"/workspace\"")
+            }
+        }
+        if let hostname = try reader.string(table, "hostname", path: ["shell"]) {
+            let valid = (1...63).contains(hostname.count) && hostname.first != "-" && hostname.last != "-"
+                && hostname.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+            guard valid else {
+                throw reader.error(at: reader.locator.value(["shell", "hostname"]), "hostname \"\(hostname)\" is not a valid host name (1–63 letters, digits and inner -)",
+                                   fix: "write e.g. hostname = \"webapp\"")
+            }
+            shell.hostname = hostname
+        }
+        return shell
+    }
+
+    private func mounts(_ table: TOMLTable, _ reader: TableReader) throws(ManifestError) -> [Manifest.Mount] {
+        var mounts: [Manifest.Mount] = []
+        for key in reader.inFileOrder(table.keys, path: ["mounts"]) {
+            let position = reader.locator.key(["mounts", key])
+            let expanded: String
+            if key == "~" {
+                expanded = home
+            } else if key.hasPrefix("~/") {
+                expanded = home + key.dropFirst()
+            } else if key.hasPrefix("/") {
+                expanded = key
+            } else {
+                throw reader.error(at: position, "mount \"\(key)\" is not an absolute path or ~/…",
+                                   fix: "write the host path in full, e.g. \"~/.gitconfig\" = \"ro\" or \"/srv/data\" = \"rw\"")
+            }
+            guard !expanded.split(separator: "/").contains(where: { $0 == ".." }), expanded != "/" else {
+                throw reader.error(at: position, "mount \"\(key)\" must name a path below / without ..", fix: "name the file or directory to share itself")
+            }
+            guard let mode = try reader.string(table, key, path: ["mounts"]), mode == "ro" || mode == "rw" else {
+                let found = table[key]?.string.map { "\"\($0)\"" } ?? "something else"
+                throw reader.error(at: reader.locator.value(["mounts", key]), "mount mode must be \"ro\" or \"rw\", found \(found)",
+                                   fix: "write \"\(key)\" = \"ro\" (read-only) or \"rw\" (read-write)")
+            }
+            mounts.append(Manifest.Mount(written: key, hostPath: expanded, readOnly: mode == "ro", position: position))
+        }
+        return mounts
+    }
+}

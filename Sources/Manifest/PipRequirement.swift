@@ -1,0 +1,63 @@
+/// Checks `[packages] pip` entries against the PEP 508 subset devenv accepts: a name, optional
+/// extras, then version specifiers (optionally in parentheses) or `@ URL`, then optional
+/// markers after `;`. Markers are checked to be present, not evaluated: pip does that.
+enum PipRequirement {
+    static let operators = ["===", "~=", "==", "!=", "<=", ">=", "<", ">"]
+    static let fix = "write a PEP 508 requirement, e.g. \"django==4.2.16\", \"requests[socks]>=2.31,<3\" or \"tomli; python_version < '3.11'\""
+
+    static func problem(_ requirement: String) -> SpecProblem? {
+        let (head, markers) = split(requirement)
+        if let markers, markers.allSatisfy(\.isWhitespace) {
+            return SpecProblem(problem: "has a ; with no environment marker after it", fix: fix)
+        }
+        var rest = head.drop { $0 == " " }
+        let name = rest.prefix { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
+        guard let first = name.first, let last = name.last, first.isLetter || first.isNumber, last.isLetter || last.isNumber else {
+            return SpecProblem(problem: "does not start with a project name (letters, digits, . _ -, starting and ending with a letter or digit)", fix: fix)
+        }
+        rest = rest.dropFirst(name.count).drop { $0 == " " }
+        if rest.first == "[" {
+            guard let close = rest.firstIndex(of: "]") else { return SpecProblem(problem: "has an unclosed [ for extras", fix: fix) }
+            let extras = rest[rest.index(after: rest.startIndex)..<close].split(separator: ",", omittingEmptySubsequences: false)
+            let valid = extras.allSatisfy { extra in
+                let trimmed = extra.trimmingSpaces
+                return !trimmed.isEmpty && trimmed.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
+            }
+            guard valid else { return SpecProblem(problem: "has extras that are not comma-separated names", fix: fix) }
+            rest = rest[rest.index(after: close)...].drop { $0 == " " }
+        }
+        if rest.isEmpty { return nil }
+        if rest.first == "@" {
+            let url = rest.dropFirst().trimmingSpaces
+            guard url.contains("://") else { return SpecProblem(problem: "has an @ not followed by a URL", fix: fix) }
+            return nil
+        }
+        var specifiers = rest.trimmingSpaces
+        if specifiers.first == "(" {
+            guard specifiers.last == ")" else { return SpecProblem(problem: "has an unclosed ( around its version specifiers", fix: fix) }
+            specifiers = specifiers.dropFirst().dropLast().trimmingSpaces
+        }
+        for specifier in specifiers.split(separator: ",", omittingEmptySubsequences: false) {
+            let trimmed = specifier.trimmingSpaces
+            guard let op = operators.first(where: { trimmed.hasPrefix($0) }) else {
+                return SpecProblem(problem: "has \"\(trimmed)\" where a version specifier (==, >=, ~=, …) was expected", fix: fix)
+            }
+            let version = trimmed.dropFirst(op.count).trimmingSpaces
+            let valid = !version.isEmpty && version.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || ".*+!_-".contains($0)) }
+            guard valid else { return SpecProblem(problem: "has \"\(trimmed)\" with a missing or malformed version after \(op)", fix: fix) }
+        }
+        return nil
+    }
+
+    private static func split(_ requirement: String) -> (Substring, Substring?) {
+        guard let semicolon = requirement.firstIndex(of: ";") else { return (requirement[...], nil) }
+        return (requirement[..<semicolon], requirement[requirement.index(after: semicolon)...])
+    }
+}
+
+private extension Substring {
+    var trimmingSpaces: Substring { firstNonSpace < endOfNonSpace ? self[firstNonSpace..<endOfNonSpace] : self[endIndex...] }
+
+    private var firstNonSpace: Index { firstIndex { $0 != " " } ?? endIndex }
+    private var endOfNonSpace: Index { lastIndex { $0 != " " }.map { index(after: $0) } ?? endIndex }
+}
