@@ -65,6 +65,17 @@ import Testing
         #expect(result.stdout == "hi\nproj\n\(physicalRepository)/sub\nmyproj\ndata\nlo\n")
     }
 
+    @Test func dashCPointsAtTheProjectFromElsewhere() throws {
+        try write(manifest())
+        let result = try Shell.run("/usr/bin/env", ["-C", "/", try TestEnvironment.binary(), "run", "--store", try SandboxScope.current().store,
+                                                    "-q", "-C", repository.path + "/sub", "--", "sh", "-c", "pwd; echo $GREETING"])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.stdout == "\(physicalRepository)/sub\nhi\n")
+        let missing = try Shell.run(try TestEnvironment.binary(), ["run", "-C", repository.path + "/nonexistent", "--", "true"])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("given with -C"), "\(missing.stderr)")
+    }
+
     @Test func aReadOnlyMountCannotBeWritten() throws {
         try write(manifest())
         let result = try sh("echo x > \(shared.path)/new")

@@ -13,6 +13,7 @@ struct EnvironmentLauncher {
 
     /// Runs `command` (nil: the image's shell) and returns its exit status.
     func run(command: [String]?) async throws -> Int32 {
+        try global.enterDirectory()
         let workingDirectory = try Self.physicalWorkingDirectory()
         let project = GitRepository.discoverWorkingTree(from: workingDirectory).map(Self.physical) ?? workingDirectory
         guard project != "/" else {
