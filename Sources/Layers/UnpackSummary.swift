@@ -1,6 +1,6 @@
 /// What `LayerUnpacker.unpack` did, for logs and for callers that want to warn about what a
 /// rootless unpack could not reproduce.
-public struct UnpackSummary: Sendable, Equatable {
+public struct UnpackSummary: Sendable, Equatable, Codable {
     /// Archive members read, including whiteouts and skipped ones.
     public var entries = 0
     /// File data bytes written (holes of sparse files are not counted).

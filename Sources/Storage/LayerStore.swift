@@ -22,23 +22,35 @@ public final class LayerStore: Sendable {
         return lstat(directory(for: key), &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
     }
 
+    /// What a `produce` closure of `ensure` did with its scratch directory.
+    public enum Production: Sendable {
+        /// Filled it: `ensure` renames it into place.
+        case filled
+        /// Filled it and renamed it to `directory(for: key)` itself, as a producer in another user
+        /// namespace must: moving a directory to another parent needs write access to it, and the
+        /// layer's root may be owned by an id only that namespace has rights over.
+        case published
+    }
+
     /// Makes sure layer `key` exists, calling `produce` with an empty scratch directory when it
     /// does not. Returns whether this call produced it. If `produce` throws or the process dies,
     /// the scratch directory is left under `tmp/` as garbage and `layers/` is untouched.
     @discardableResult
-    public func ensure(_ key: String, onWait: (() -> Void)? = nil, produce: (String) throws -> Void) async throws -> Bool {
+    public func ensure(_ key: String, onWait: (() -> Void)? = nil, produce: (String) throws -> Production) async throws -> Bool {
         if contains(key) { return false }
         let lock = try await FileLock.acquire("\(tmpDirectory)/layer-\(key).lock", onWait: onWait)
         defer { _ = lock }
         if contains(key) { return false }
         let scratch = "\(tmpDirectory)/layer-\(key).\(UUID().uuidString)"
         guard mkdir(scratch, 0o755) == 0 else { throw StorageError.posix("create \(scratch)", errno) }
+        let production: Production
         do {
-            try produce(scratch)
+            production = try produce(scratch)
         } catch {
             try? Self.removeTree(scratch)
             throw error
         }
+        if production == .published { return true }
         guard rename(scratch, directory(for: key)) == 0 else {
             throw StorageError.posix("rename \(scratch) to \(directory(for: key))", errno)
         }

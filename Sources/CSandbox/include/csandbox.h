@@ -108,6 +108,13 @@ int csandbox_wait(struct csandbox_process *process, int reclaim_terminal);
 /* Kills and reaps a child that will not be started. */
 void csandbox_abort(struct csandbox_process *process);
 
+/* Clones a child into a new user namespace only, which waits for its id maps, then becomes root
+ * (0/0) inside and execve's argv[0] (an absolute path) with `argv` and `envp`, its stdout and
+ * stderr on a pipe whose read end goes to `*output_fd`. The caller writes the maps
+ * (newuidmap/newgidmap), sends one byte on `*go_fd` and closes it; a child that gets EOF instead
+ * exits 125. Returns the child's pid, or -1 with errno set. */
+pid_t csandbox_userns_spawn(char *const *argv, char *const *envp, int *output_fd, int *go_fd);
+
 #ifdef __cplusplus
 }
 #endif

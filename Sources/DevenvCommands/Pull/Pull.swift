@@ -47,6 +47,8 @@ struct ImagePull {
     let store: StoreLocation
     let quiet: Bool
     var verbose = false
+    /// `pull` prepares the layers of a normal run; `run --root` its own.
+    var layout = LayerLayout.forInvoker(asRoot: false)
 
     func run(_ ref: Reference, unpack shouldUnpack: Bool = true) async throws -> PulledImage {
         let content = try store.contentStore()
@@ -77,19 +79,26 @@ struct ImagePull {
         let unpacker = LayerUnpacker()
         var skipped = UnpackSummary()
         for (index, layer) in image.manifest.layers.enumerated() {
-            let key = chain[index].hex
-            let lowers = chain[..<index].reversed().map { layerStore.directory(for: $0.hex) }
+            let key = layout.key(chain[index])
+            let lowers = chain[..<index].reversed().map { layerStore.directory(for: layout.key($0)) }
             let start = ContinuousClock.now
             var summary: UnpackSummary?
             let produced = try await layerStore.ensure(key, onWait: {
                 progress.layerNote(layer.digest, "waiting for another devenv to unpack it")
             }) { scratch in
                 progress.layerNote(layer.digest, "unpacking")
+                let failure = { (reason: String) in DevenvError.user("cannot unpack layer \(layer.digest) of \(image.reference): \(reason)") }
+                if let mapping = layout.mapping {
+                    summary = try UnpackLayer.inUserNamespace(archive: content.blobPath(layer.digest), into: scratch, lowers: lowers,
+                                                              publishAs: layerStore.directory(for: key), mapping: mapping, describe: failure)
+                    return .published
+                }
                 do {
                     summary = try unpacker.unpack(archivePath: content.blobPath(layer.digest), into: scratch, lowerLayers: lowers)
                 } catch let error as LayerError {
-                    throw DevenvError.user("cannot unpack layer \(layer.digest) of \(image.reference): \(error)")
+                    throw failure(error.description)
                 }
+                return .filled
             }
             progress.layerNote(layer.digest, produced ? "unpacked in \(Terminal.seconds(ContinuousClock.now - start))" : "already unpacked")
             if let summary {

@@ -34,7 +34,7 @@ struct EnvironmentLauncher {
         // Mounts are checked before anything is pulled or created: a bad manifest changes nothing.
         let mounts = try manifest.map { try ManifestRunner.binds($0, project: project) } ?? []
         let store = try global.store()
-        let image = try await LocalImage.ensure(ref, store: store, quiet: global.quiet)
+        let image = try await LocalImage.ensure(ref, store: store, quiet: global.quiet, layout: .forInvoker(asRoot: options.asRoot))
 
         let name = manifest?.name ?? URL(fileURLWithPath: project).lastPathComponent
         let environmentDirectory = "\(store.envs)/\(name)-\(Digest(hashing: Array(project.utf8)).short)"
