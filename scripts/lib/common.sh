@@ -60,3 +60,14 @@ ensure_swift_on_path() {
 # Seconds since the epoch, with fractions, for step timings (bash builtin: no fork).
 now() { printf '%s' "$EPOCHREALTIME"; }
 elapsed_since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1fs", b - a }'; }
+
+# The release binary scripts/devenv and scripts/bench run. The Swift runtime and Foundation are
+# linked statically: that saves about 9 ms of dynamic linking on every devenv start (measured
+# with hyperfine: a warm `devenv run -- /bin/true` 41 -> 33 ms). A scratch path of its own keeps
+# the debug build in .build/ untouched.
+DEVENV_RELEASE_DIR="$DEVENV_REPO/.build-static"
+DEVENV_RELEASE_BIN="$DEVENV_RELEASE_DIR/release/devenv"
+
+build_release() {
+    swift build -c release --static-swift-stdlib --scratch-path "$DEVENV_RELEASE_DIR" --package-path "$DEVENV_REPO" >&2
+}
