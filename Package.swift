@@ -19,7 +19,7 @@ let package = Package(
         .target(
             name: "DevenvCommands",
             dependencies: [
-                "OCI", "Layers", "Git", "Storage", "Sandbox", "Manifest",
+                "OCI", "Layers", "Git", "Storage", "Sandbox", "Manifest", "Build",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -35,7 +35,9 @@ let package = Package(
         ),
         .target(name: "Storage"),
         .target(name: "Manifest", dependencies: ["OCI", .product(name: "TOMLKit", package: "TOMLKit")]),
-        .target(name: "Layers", dependencies: ["CArchive", "CLinux"]),
+        .target(name: "Layers", dependencies: ["CArchive", "CLinux", .product(name: "Crypto", package: "swift-crypto")]),
+        // Plans a manifest + lock into cached layers and runs the steps that make them.
+        .target(name: "Build", dependencies: ["Manifest", "OCI", "Layers", "Sandbox", "Storage", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Git", dependencies: ["CGit2"]),
         .target(name: "Sandbox", dependencies: ["CSandbox", "CSeccomp", "CLinux"]),
         // Everything between clone and execve: no Swift may run there (DESIGN.md, "The spawn rule").
@@ -49,6 +51,7 @@ let package = Package(
         .testTarget(name: "GitTests", dependencies: ["Git"]),
         .testTarget(name: "ManifestTests", dependencies: ["Manifest"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "CLinux"]),
+        .testTarget(name: "BuildTests", dependencies: ["Build"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["CLinux", .product(name: "Crypto", package: "swift-crypto")],
