@@ -1,6 +1,6 @@
 import Glibc
 
-/// Why a layer could not be unpacked.
+/// Why a layer could not be unpacked or archived.
 ///
 /// `entry` is the member path exactly as the archive spells it (not as normalized), so the message
 /// points at the tar member a person would look for with `tar -tvf`.
@@ -26,12 +26,17 @@ public struct LayerError: Error, CustomStringConvertible, Sendable, Equatable {
         case corruptArchive
         /// The target directory is not usable (missing, not empty).
         case invalidTarget
+        /// The directory to archive is not usable (missing, not a directory, a symlink).
+        case invalidSource
+        /// A file changed while it was being archived: replaced by another, or shorter than its size.
+        case sourceChanged
         /// A system call failed for a reason that is not the archive's fault (disk full, EMFILE, ...).
         case system
     }
 
     public var code: Code
-    /// The archive member's path as written in the archive; nil for errors about the whole archive.
+    /// The archive member's path as written in the archive, or as it would be written when archiving;
+    /// nil for errors about the whole archive.
     public var entry: String?
     public var reason: String
     /// The errno of the failed system call, when one failed.
