@@ -1,14 +1,17 @@
 /* The child's half after the root filesystem is in place: become the command's user with no
- * privileges left, then stay as pid 1 (a reaper that forwards signals) while a forked child
- * executes the command. Syscalls only, for the reasons given in setup.c. */
+ * privileges left (a build step's root keeps Docker's default capabilities, in the namespace),
+ * then stay as pid 1 (a reaper that forwards signals) while a forked child executes the command.
+ * Syscalls only, for the reasons given in setup.c. */
 #include "internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -30,18 +33,39 @@ static void forward_signal(int signal, siginfo_t *info, void *unused) {
 
 static void wake_up(int signal) { (void)signal; }
 
+/* Docker's default set, for build steps: what apt, dpkg and maintainer scripts need as root
+ * (chown, setresuid to _apt, mknod, chroot), all of it confined to the user namespace. */
+static const int build_capabilities[] = {
+    CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FSETID, CAP_FOWNER, CAP_MKNOD, CAP_NET_RAW, CAP_SETGID, CAP_SETUID,
+    CAP_SETFCAP, CAP_SETPCAP, CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT, CAP_KILL, CAP_AUDIT_WRITE,
+};
+
+static uint64_t kept_capabilities(const struct csandbox_config *config) {
+    uint64_t kept = 0;
+    if (config->keep_capabilities && config->uid == 0)
+        for (size_t i = 0; i < sizeof build_capabilities / sizeof *build_capabilities; i++) kept |= 1ull << build_capabilities[i];
+    return kept;
+}
+
 static void drop_privileges(const struct child_context *context) {
     const struct csandbox_config *config = context->config;
-    /* An empty bounding set means no execve (not even of a setuid-root or file-capability
-     * binary, or as uid 0) can grant a capability again. */
+    uint64_t kept = kept_capabilities(config);
+    /* The bounding set caps what any later execve can grant: with it empty, not even a
+     * setuid-root or file-capability binary, or uid 0, gets a capability again; with the build
+     * set, root keeps exactly that set across execve. */
     for (int cap = 0; cap <= 63; cap++)
-        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) child_fail(context, STEP_PRIVILEGES, "bounding set", errno);
+        if (!(kept >> cap & 1) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+            child_fail(context, STEP_PRIVILEGES, "bounding set", errno);
     if (config->setgroups_allowed && syscall(SYS_setgroups, 0, NULL) < 0) child_fail(context, STEP_PRIVILEGES, "setgroups", errno);
     if (syscall(SYS_setresgid, config->gid, config->gid, config->gid) < 0) child_fail(context, STEP_PRIVILEGES, "setresgid", errno);
     if (syscall(SYS_setresuid, config->uid, config->uid, config->uid) < 0) child_fail(context, STEP_PRIVILEGES, "setresuid", errno);
     struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
     struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
     memset(data, 0, sizeof data);
+    for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; i++) {
+        uint32_t word = (uint32_t)(kept >> (32 * i));
+        data[i].effective = data[i].permitted = data[i].inheritable = word;
+    }
     if (syscall(SYS_capset, &header, data) < 0) child_fail(context, STEP_PRIVILEGES, "capset", errno);
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
         child_fail(context, STEP_PRIVILEGES, "ambient capabilities", errno);
@@ -49,6 +73,22 @@ static void drop_privileges(const struct child_context *context) {
     /* The reaper is a copy of the devenv binary: non-dumpable, its /proc/1/exe, /proc/1/mem and
      * ptrace are closed to the command (the runc CVE-2019-5736 class of attacks). */
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) child_fail(context, STEP_PRIVILEGES, "dumpable", errno);
+}
+
+/* The fds the caller chose for 0-2 (a build step's output pipe, /dev/null) go in place before
+ * everything else is closed. Each is copied above 2 first, so that one being another's target
+ * (the output given as fd 0, say) cannot be overwritten before it is used; the copies are closed
+ * with the rest. */
+static void install_stdio(const struct child_context *context) {
+    static const char *const names[] = {"standard input", "standard output", "standard error"};
+    const int *wanted = context->config->stdio;
+    int copies[3];
+    for (int i = 0; i < 3; i++) {
+        copies[i] = wanted[i] < 0 ? -1 : (int)syscall(SYS_fcntl, wanted[i], F_DUPFD_CLOEXEC, 3);
+        if (wanted[i] >= 0 && copies[i] < 0) child_fail(context, STEP_STDIO, names[i], errno);
+    }
+    for (int i = 0; i < 3; i++)
+        if (copies[i] >= 0 && syscall(SYS_dup3, copies[i], i, 0) < 0) child_fail(context, STEP_STDIO, names[i], errno);
 }
 
 static void close_other_fds(const struct child_context *context) {
@@ -137,6 +177,7 @@ _Noreturn void run_reaper(const struct child_context *context, unsigned saved_um
     /* Otherwise pid 1 carries the name of the devenv thread that cloned it. */
     prctl(PR_SET_NAME, "devenv-init", 0, 0, 0);
     drop_privileges(context);
+    install_stdio(context);
     close_other_fds(context);
     load_seccomp(context);
 

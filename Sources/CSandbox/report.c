@@ -43,6 +43,7 @@ static const char *step_names[] = {
     [STEP_READONLY] = "make read-only",
     [STEP_PIVOT] = "pivot_root into",
     [STEP_CWD] = "chdir to",
+    [STEP_STDIO] = "redirect",
     [STEP_PRIVILEGES] = "drop privileges:",
     [STEP_SECCOMP] = "load seccomp filter",
     [STEP_FORK] = "fork the command",

@@ -172,16 +172,23 @@ static void build_skeleton(const struct child_context *context, int skeleton) {
 }
 
 /* mount(2) takes the overlay's options as one string of at most a page: layer names are relative
- * to layers_dir (the cwd) to keep it short, which fits about 60 layers. Beyond that, each lower
- * directory goes in on its own with fsconfig's "lowerdir+" (Linux 6.8). */
+ * to layers_dir (the cwd) to keep it short, which fits about 60 layers (a build's upper and work
+ * directories are absolute, but only two paths). Beyond that, each lower directory goes in on its
+ * own with fsconfig's "lowerdir+" (Linux 6.8). */
 static int mount_overlay(const struct csandbox_config *config, const char *target) {
     char skeleton[PATH_MAX] = "", upper[PATH_MAX] = "", work[PATH_MAX] = "";
     text_append(skeleton, sizeof skeleton, config->scratch);
     text_append(skeleton, sizeof skeleton, "/skeleton");
-    text_append(upper, sizeof upper, config->scratch);
-    text_append(upper, sizeof upper, "/upper");
-    text_append(work, sizeof work, config->scratch);
-    text_append(work, sizeof work, "/work");
+    int writable = config->writable_root || config->upper_dir;
+    if (config->upper_dir) {
+        text_append(upper, sizeof upper, config->upper_dir);
+        text_append(work, sizeof work, config->work_dir);
+    } else {
+        text_append(upper, sizeof upper, config->scratch);
+        text_append(upper, sizeof upper, "/upper");
+        text_append(work, sizeof work, config->scratch);
+        text_append(work, sizeof work, "/work");
+    }
 
     char options[4096] = "userxattr,lowerdir=";
     text_append(options, sizeof options, skeleton);
@@ -189,14 +196,14 @@ static int mount_overlay(const struct csandbox_config *config, const char *targe
         text_append(options, sizeof options, ":");
         text_append(options, sizeof options, config->lowers[i]);
     }
-    if (config->writable_root) {
+    if (writable) {
         text_append(options, sizeof options, ",upperdir=");
         text_append(options, sizeof options, upper);
         text_append(options, sizeof options, ",workdir=");
         text_append(options, sizeof options, work);
     }
     if (strlen(options) + 1 < sizeof options) {
-        unsigned long flags = MS_NOSUID | MS_NODEV | (config->writable_root ? 0 : MS_RDONLY);
+        unsigned long flags = MS_NOSUID | MS_NODEV | (writable ? 0 : MS_RDONLY);
         return sys_mount("overlay", target, "overlay", flags, options);
     }
 
@@ -210,14 +217,14 @@ static int mount_overlay(const struct csandbox_config *config, const char *targe
     }
     for (size_t i = 0; result == 0 && i < config->lower_count; i++)
         result = (int)syscall(SYS_fsconfig, context, FSCONFIG_SET_STRING, "lowerdir+", config->lowers[i], 0);
-    if (result == 0 && config->writable_root) {
+    if (result == 0 && writable) {
         result = (int)syscall(SYS_fsconfig, context, FSCONFIG_SET_STRING, "upperdir", upper, 0);
         if (result == 0) result = (int)syscall(SYS_fsconfig, context, FSCONFIG_SET_STRING, "workdir", work, 0);
     }
     if (result == 0) result = (int)syscall(SYS_fsconfig, context, FSCONFIG_CMD_CREATE, NULL, NULL, 0);
     int mount = -1;
     if (result == 0) {
-        unsigned attributes = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (config->writable_root ? 0 : MOUNT_ATTR_RDONLY);
+        unsigned attributes = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (writable ? 0 : MOUNT_ATTR_RDONLY);
         mount = (int)syscall(SYS_fsmount, context, FSMOUNT_CLOEXEC, attributes);
         result = mount < 0 ? -1 : (int)syscall(SYS_move_mount, mount, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH);
     }
@@ -237,7 +244,8 @@ static int mount_root(const struct child_context *context) {
     int scratch = open(config->scratch, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (scratch < 0) child_fail(context, STEP_SCRATCH, config->scratch, errno);
     static const char *const parts[] = {"skeleton", "root", "upper", "work"};
-    for (size_t i = 0; i < (config->writable_root ? 4u : 2u); i++)
+    int tmpfs_upper = config->writable_root && !config->upper_dir;
+    for (size_t i = 0; i < (tmpfs_upper ? 4u : 2u); i++)
         if (mkdirat(scratch, parts[i], 0755) < 0) child_fail(context, STEP_SCRATCH, parts[i], errno);
     int skeleton = open_or_fail(context, scratch, "skeleton", 0, STEP_SKELETON);
     build_skeleton(context, skeleton);

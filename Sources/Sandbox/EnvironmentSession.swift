@@ -126,9 +126,7 @@ public struct EnvironmentSession: Sendable {
         let imageGroup = stack.contents(of: "/etc/group").map { String(decoding: $0, as: UTF8.self) }
         let groupName = asRoot ? "root" : user.groupName
         let hostname = insideHostname
-        var hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-        if network == .host, let hostHosts { hosts = hostHosts.hasSuffix("\n") || hostHosts.isEmpty ? hostHosts : hostHosts + "\n" }
-        hosts += "127.0.1.1\t\(hostname)\n"
+        let hosts = Self.hosts(from: network == .host ? hostHosts : nil, hostname: hostname)
         var files = [
             SandboxSpec.File(path: "/etc/passwd", contents: UserDatabase.passwd(
                 image: imagePasswd, name: insideName, uid: identity.uid, gid: identity.gid, home: insideHome, shell: shell)),
@@ -154,6 +152,13 @@ public struct EnvironmentSession: Sendable {
     }
 
     var insideHostname: String { hostname ?? Self.hostname(for: name) }
+
+    /// /etc/hosts: the host's entries (or just localhost's), and the sandbox's own name.
+    static func hosts(from hostHosts: String?, hostname: String) -> String {
+        var hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+        if let hostHosts { hosts = hostHosts.hasSuffix("\n") || hostHosts.isEmpty ? hostHosts : hostHosts + "\n" }
+        return hosts + "127.0.1.1\t\(hostname)\n"
+    }
 
     /// A valid hostname from the environment's name: lowercase letters, digits and inner '-', at most 63.
     static func hostname(for name: String) -> String {

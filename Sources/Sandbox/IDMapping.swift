@@ -43,6 +43,23 @@ public struct IDMapping: Sendable, Equatable {
                          gids: [IDRange(inside: insideGID, outside: gid, count: 1)], uid: insideUID, gid: insideGID)
     }
 
+    /// The mapping a build step runs in: root inside, over the ranges of the run-time mapping
+    /// `forUser(asRoot: layoutAsRoot)`. The new layer's files then get the host owners under which
+    /// that sandbox shows them, as the unpacked image layers do. In keep-id that root is the first
+    /// subordinate id, not the user; with a single id there is no other root than the user
+    /// themself, as with `--root`.
+    public static func forBuild(uid: UInt32, gid: UInt32, asRoot layoutAsRoot: Bool, subuids: [SubordinateRange],
+                                subgids: [SubordinateRange], helpersAvailable: Bool) -> IDMapping {
+        var mapping = forUser(uid: uid, gid: gid, asRoot: layoutAsRoot, subuids: subuids, subgids: subgids,
+                              helpersAvailable: helpersAvailable)
+        if mapping.mode == .single {
+            mapping = forUser(uid: uid, gid: gid, asRoot: true, subuids: subuids, subgids: subgids, helpersAvailable: helpersAvailable)
+        }
+        mapping.uid = 0
+        mapping.gid = 0
+        return mapping
+    }
+
     /// The user's own id at `ownInside`, and the subordinate ids filling inside ids 0, 1, 2… around
     /// it, in order: podman's "keep-id".
     static func allocate(own: UInt32, ownInside: UInt32, pool: [SubordinateRange]) -> [IDRange] {
@@ -139,10 +156,28 @@ public struct IDMapping: Sendable, Equatable {
 
     /// The mapping for the user running devenv, from /etc/subuid and /etc/subgid.
     public static func forInvoker(asRoot: Bool) -> IDMapping {
+        let invoker = Invoker()
+        return forUser(uid: invoker.uid, gid: invoker.gid, asRoot: asRoot, subuids: invoker.subuids, subgids: invoker.subgids,
+                       helpersAvailable: helpersAvailable)
+    }
+
+    /// The build-step mapping (`forBuild`) for the user running devenv, whose layers are laid out
+    /// for `forInvoker(asRoot: layoutAsRoot)`.
+    public static func forBuild(asRoot layoutAsRoot: Bool) -> IDMapping {
+        let invoker = Invoker()
+        return forBuild(uid: invoker.uid, gid: invoker.gid, asRoot: layoutAsRoot, subuids: invoker.subuids,
+                        subgids: invoker.subgids, helpersAvailable: helpersAvailable)
+    }
+
+    private struct Invoker {
         let uid = getuid(), gid = getgid()
-        let name = getpwuid(uid).map { String(cString: $0.pointee.pw_name) } ?? String(uid)
-        let subuids = (try? String(contentsOfFile: "/etc/subuid", encoding: .utf8)).map { SubordinateRange.parse($0, name: name, id: uid) } ?? []
-        let subgids = (try? String(contentsOfFile: "/etc/subgid", encoding: .utf8)).map { SubordinateRange.parse($0, name: name, id: uid) } ?? []
-        return forUser(uid: uid, gid: gid, asRoot: asRoot, subuids: subuids, subgids: subgids, helpersAvailable: helpersAvailable)
+        let subuids: [SubordinateRange], subgids: [SubordinateRange]
+
+        init() {
+            let uid = uid
+            let name = getpwuid(uid).map { String(cString: $0.pointee.pw_name) } ?? String(uid)
+            subuids = (try? String(contentsOfFile: "/etc/subuid", encoding: .utf8)).map { SubordinateRange.parse($0, name: name, id: uid) } ?? []
+            subgids = (try? String(contentsOfFile: "/etc/subgid", encoding: .utf8)).map { SubordinateRange.parse($0, name: name, id: uid) } ?? []
+        }
     }
 }

@@ -9,8 +9,9 @@ public enum Sandbox {
     public static func run(_ spec: SandboxSpec) throws(SandboxError) -> Int32 {
         if let problem = spec.problem { throw SandboxError(.setup, problem) }
         let filter = try spec.seccomp?.compile()
-        // Only a process in the terminal's foreground may hand the terminal on, and take it back.
-        let ownsTerminal = isatty(0) == 1 && tcgetpgrp(0) == getpgrp()
+        // Only a process in the terminal's foreground may hand the terminal on, and take it back;
+        // a command reading something else has no use for it.
+        let ownsTerminal = spec.standardInput == nil && isatty(0) == 1 && tcgetpgrp(0) == getpgrp()
 
         var process = csandbox_process()
         var error = [CChar](repeating: 0, count: 1024)
@@ -49,6 +50,8 @@ public enum Sandbox {
         config.lower_count = spec.layers.count
         config.scratch = arena.string(spec.scratch)
         config.writable_root = spec.writableRoot ? 1 : 0
+        config.upper_dir = spec.upperDirectory.map(arena.string)
+        config.work_dir = spec.workDirectory.map(arena.string)
         let binds = spec.orderedBinds.map {
             csandbox_bind(source: arena.string($0.source), target: arena.string($0.target), readonly: $0.readOnly ? 1 : 0)
         }
@@ -71,12 +74,14 @@ public enum Sandbox {
         config.gid = spec.identity.gid
         config.root_mapped = spec.identity.rootMapped ? 1 : 0
         config.setgroups_allowed = spec.identity.setgroupsAllowed ? 1 : 0
+        config.keep_capabilities = spec.keepsCapabilities ? 1 : 0
         if let filter {
             config.seccomp_filter = arena.bytes(filter)
             config.seccomp_length = filter.count
         }
         config.new_network = spec.network == .none ? 1 : 0
         config.foreground = foreground ? 1 : 0
+        config.stdio = (spec.standardInput ?? -1, spec.standardOutput ?? -1, spec.standardError ?? -1)
         return config
     }
 }

@@ -59,6 +59,16 @@ public struct SandboxSpec: Sendable, Equatable {
     public var scratch = SandboxSpec.scratchName
     /// A throwaway writable layer on top (`--root`).
     public var writableRoot = false
+    /// A writable layer on top that stays when the sandbox exits: a build step's new layer. Host
+    /// paths of two empty directories on one filesystem, both set or neither (and then no
+    /// `writableRoot`). What the command changes in the root filesystem lands in
+    /// `upperDirectory` in overlayfs' `userxattr` form: a deleted file is a character device 0/0,
+    /// a replaced directory carries `user.overlay.opaque=y`. overlayfs also leaves bookkeeping
+    /// there that is no part of the layer: `user.overlay.impure`, `user.overlay.origin` and
+    /// `user.overlay.uuid`. The upper directory's own owner and mode are the root directory's
+    /// inside, so make it 0755. The work directory keeps a mode 000 `work/`, owned by root inside.
+    public var upperDirectory: String?
+    public var workDirectory: String?
 
     public var binds: [Bind] = []
     public var tmpfs: [Tmpfs] = []
@@ -72,6 +82,18 @@ public struct SandboxSpec: Sendable, Equatable {
     public var network: Network = .host
     /// Interactive: the command gets its own process group and the terminal, when devenv has it.
     public var foreground = false
+    /// For build steps, as root inside only: the command keeps Docker's default capabilities in
+    /// its user namespace (chown, setuid/setgid, dac_override, fowner, fsetid, mknod, net_raw,
+    /// setfcap, setpcap, net_bind_service, sys_chroot, kill, audit_write) instead of none, so
+    /// apt and dpkg can give files their owners and switch to their service users. The other
+    /// hardening (no_new_privs, seccomp, only fds 0-2) stays.
+    public var keepsCapabilities = false
+    /// Host fds that become the command's stdin, stdout and stderr; nil: devenv's own. They are
+    /// only duplicated: the caller closes its copies (a pipe's write end, before reading to EOF).
+    /// A command with its own stdin does not take the terminal (`foreground`).
+    public var standardInput: Int32?
+    public var standardOutput: Int32?
+    public var standardError: Int32?
 
     public static let scratchName = ".sandbox"
 
@@ -111,7 +133,14 @@ public struct SandboxSpec: Sendable, Equatable {
         if let bad = (layers + [scratch]).first(where: { $0.isEmpty || $0.contains(where: { ",:/".contains($0) }) }) {
             return "layer directory name \"\(bad)\" cannot be used in overlayfs options"
         }
-        let paths = [workingDirectory, layersDirectory] + binds.flatMap { [$0.source, $0.target] } + tmpfs.map(\.target) + files.map(\.path)
+        let upper = [upperDirectory, workDirectory].compactMap { $0 }
+        if upper.count == 1 { return "an upper directory needs a work directory, and a work directory an upper one" }
+        if writableRoot, !upper.isEmpty { return "a throwaway writable root and an upper directory exclude each other" }
+        if let bad = upper.first(where: { $0.contains(where: { ",:\\".contains($0) }) }) {
+            return "directory \"\(bad)\" cannot be used in overlayfs options"
+        }
+        if keepsCapabilities, identity.uid != 0 { return "only root inside can keep capabilities" }
+        let paths = [workingDirectory, layersDirectory] + upper + binds.flatMap { [$0.source, $0.target] } + tmpfs.map(\.target) + files.map(\.path)
         if let relative = paths.first(where: { !$0.hasPrefix("/") }) { return "\"\(relative)\" is not an absolute path" }
         return nil
     }

@@ -57,6 +57,32 @@ struct IDMappingTests {
         #expect(root.uids == [IDRange(inside: 0, outside: 1002, count: 1)] && root.uid == 0 && root.rootMapped)
     }
 
+    @Test func aBuildStepIsRootOverTheRangesOfTheRunTimeMapping() {
+        let root = IDMapping.forBuild(uid: 0, gid: 0, asRoot: false, subuids: range, subgids: range, helpersAvailable: true)
+        #expect(root == IDMapping.forUser(uid: 0, gid: 0, asRoot: false, subuids: range, subgids: range, helpersAvailable: true))
+
+        // keep-id: the ranges a normal run has, so root inside is the first subordinate id.
+        let keepID = IDMapping.forBuild(uid: 1001, gid: 1001, asRoot: false, subuids: range, subgids: range, helpersAvailable: true)
+        let run = IDMapping.forUser(uid: 1001, gid: 1001, asRoot: false, subuids: range, subgids: range, helpersAvailable: true)
+        #expect(keepID.mode == .subordinate && keepID.uids == run.uids && keepID.gids == run.gids)
+        #expect(keepID.uid == 0 && keepID.gid == 0 && keepID.rootMapped && keepID.setgroupsAllowed)
+        #expect(keepID.uids.first == IDRange(inside: 0, outside: 200_000, count: 1001))
+
+        // Layers laid out for --root: the user is root.
+        let asRoot = IDMapping.forBuild(uid: 1001, gid: 1001, asRoot: true, subuids: range, subgids: range, helpersAvailable: true)
+        #expect(asRoot == IDMapping.forUser(uid: 1001, gid: 1001, asRoot: true, subuids: range, subgids: range, helpersAvailable: true))
+    }
+
+    @Test func aSingleIdBuildStepIsTheUserAsRoot() {
+        for layoutAsRoot in [false, true] {
+            let mapping = IDMapping.forBuild(uid: 1002, gid: 1003, asRoot: layoutAsRoot, subuids: [], subgids: [], helpersAvailable: true)
+            #expect(mapping.mode == .single)
+            #expect(mapping.uids == [IDRange(inside: 0, outside: 1002, count: 1)])
+            #expect(mapping.gids == [IDRange(inside: 0, outside: 1003, count: 1)])
+            #expect(mapping.uid == 0 && mapping.gid == 0 && mapping.rootMapped && !mapping.setgroupsAllowed)
+        }
+    }
+
     @Test func subordinateRangesAreFoundByNameOrId() {
         let file = """
             alice:100000:65536

@@ -55,6 +55,11 @@ struct csandbox_config {
     size_t lower_count;
     const char *scratch;
     int writable_root;          /* tmpfs upper layer: writable, gone on exit */
+    /* A writable upper layer that outlives the sandbox (a build step's new layer): absolute host
+     * paths of two empty directories on one filesystem, used instead of writable_root's tmpfs;
+     * NULL for none. */
+    const char *upper_dir;
+    const char *work_dir;
 
     const struct csandbox_bind *binds;      /* in mount order: parents before children */
     size_t bind_count;
@@ -71,12 +76,16 @@ struct csandbox_config {
     gid_t gid;
     int root_mapped;            /* id 0 is mapped: set up as root so generated files are root's */
     int setgroups_allowed;      /* 0 when /proc/<pid>/setgroups is "deny" (single-id mapping) */
+    /* uid 0 keeps Docker's default capabilities in the namespace instead of none, so a build
+     * step's package manager can chown and switch to its service users. */
+    int keep_capabilities;
 
     const void *seccomp_filter; /* struct sock_filter[], seccomp_length bytes; NULL: unconfined */
     size_t seccomp_length;
 
     int new_network;            /* private network namespace with loopback up */
     int foreground;             /* own process group, made the foreground one of the terminal on fd 0 */
+    int stdio[3];               /* host fds that become the command's 0, 1 and 2; -1: the caller's own */
 };
 
 struct csandbox_process {
