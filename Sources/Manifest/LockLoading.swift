@@ -131,7 +131,7 @@ extension Lock {
         for (index, request) in apt.requested.enumerated() where AptSpec.problem(request) != nil {
             return ("\"apt.requested\" entry \"\(request)\" is not an apt package name or name=version", at(.key("requested"), .index(index)))
         }
-        if apt.packages.isEmpty { return ("\"apt.packages\" is empty although packages were requested", at(.key("packages"))) }
+        // No packages is a valid resolution: the base already has everything requested.
         var seen: Set<[String]> = []
         for (index, package) in apt.packages.enumerated() {
             let path = at(.key("packages"), .index(index))

@@ -15,6 +15,8 @@ public struct ImageConfig: Codable, Sendable {
         public var Entrypoint: [String]?
         public var Cmd: [String]?
         public var WorkingDir: String?
+
+        public init() {}
     }
 
     public var architecture: String?

@@ -14,6 +14,9 @@ public struct EnvironmentSession: Sendable {
     /// The image config's `Env`.
     public var imageEnvironment: [String]
     public var callerEnvironment: [String: String]
+    /// Directories before everything else on PATH (an environment's venv): the environment's own
+    /// tools must win over same-named ones the caller's PATH would find first.
+    public var pathPrefix: [String] = []
     /// The repository (or, outside one, the directory devenv was started in): bound read-write at
     /// the same path.
     public var projectDirectory: String
@@ -106,7 +109,7 @@ public struct EnvironmentSession: Sendable {
         // The caller's PATH first, so their habits work; the image's entries after it, so its tools are found.
         let imagePath = values.first { $0.0 == "PATH" }?.1 ?? Self.defaultPath
         var seen = Set<Substring>()
-        let path = ((callerEnvironment["PATH"] ?? "") + ":" + imagePath).split(separator: ":").filter { seen.insert($0).inserted }
+        let path = (pathPrefix + [callerEnvironment["PATH"] ?? "", imagePath]).joined(separator: ":").split(separator: ":").filter { seen.insert($0).inserted }
         set("PATH", path.joined(separator: ":"))
         for name in Self.passedThrough {
             if let value = callerEnvironment[name] { set(name, value) }

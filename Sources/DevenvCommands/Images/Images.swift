@@ -5,7 +5,7 @@ import Storage
 
 struct Images: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List the images in the store, with their sizes.",
+        abstract: "List the images and built environments (env/…) in the store, with their sizes.",
         discussion: "SIZE is the compressed size of the layers as pulled; UNPACKED is their disk usage in layers/."
     )
 
@@ -35,7 +35,9 @@ struct Images: AsyncParsableCommand {
             let name = descriptor.annotations?[ContentStore.refNameAnnotation] ?? descriptor.digest.description
             let manifest = try JSONDecoder().decode(ImageManifest.self, from: content.read(descriptor.digest))
             let config = try JSONDecoder().decode(ImageConfig.self, from: content.read(manifest.config.digest))
-            let keys = config.chainIDs.map(\.hex)
+            // A built environment's image names each layer's directory; a pulled one is named by chain ids.
+            let annotated = manifest.layers.compactMap { $0.annotations?[EnvironmentImage.layerKeyAnnotation] }
+            let keys = annotated.count == manifest.layers.count ? annotated : config.chainIDs.map(\.hex)
             rows.append(Row(
                 reference: name,
                 digest: descriptor.digest.description,

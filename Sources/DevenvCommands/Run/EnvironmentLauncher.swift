@@ -14,30 +14,37 @@ struct EnvironmentLauncher {
     /// Runs `command` (nil: the image's shell) and returns its exit status.
     func run(command: [String]?) async throws -> Int32 {
         try global.enterDirectory()
-        let workingDirectory = try Self.physicalWorkingDirectory()
-        let project = GitRepository.discoverWorkingTree(from: workingDirectory).map(Self.physical) ?? workingDirectory
-        guard project != "/" else {
-            throw DevenvError.user("the project directory would be / (the whole host): run devenv inside a project directory")
-        }
+        let project = try Project.discover()
         let user = HostUser.current()
+        let layout = LayerLayout.forInvoker(asRoot: options.asRoot)
         // --image runs any image as it is: the project's manifest is for the project's environment.
         var manifest: Manifest?
-        let imageName: String
-        if let image = options.image {
-            imageName = image
+        let layers: [String]
+        let imageEnvironment: [String]
+        var pathPrefix: [String] = []
+        var mounts: [SandboxSpec.Bind] = []
+        let store: StoreLocation
+        if let imageName = options.image {
+            let ref = try Reference(parsing: imageName)
+            store = try global.store()
+            let image = try await LocalImage.ensure(ref, store: store, quiet: global.quiet, layout: layout)
+            layers = image.layers
+            imageEnvironment = image.config.config?.Env ?? []
         } else {
-            let loaded = try ManifestRunner.load(project: project, home: user.home)
-            imageName = try ManifestRunner.image(loaded)
+            let loaded = try project.manifest(home: user.home)
+            // Mounts are checked before anything is built: a bad manifest changes nothing.
+            mounts = try ManifestRunner.binds(loaded, project: project.directory)
+            store = try global.store()
+            let output = BuildOutput(quiet: global.quiet, verbose: global.verbose)
+            let environment = try await EnvironmentBuilder(store: store, layout: layout, output: output).ensure(project: project, manifest: loaded)
+            layers = environment.layers
+            imageEnvironment = environment.environment
+            pathPrefix = environment.pathPrefix
             manifest = loaded
         }
-        let ref = try Reference(parsing: imageName)
-        // Mounts are checked before anything is pulled or created: a bad manifest changes nothing.
-        let mounts = try manifest.map { try ManifestRunner.binds($0, project: project) } ?? []
-        let store = try global.store()
-        let image = try await LocalImage.ensure(ref, store: store, quiet: global.quiet, layout: .forInvoker(asRoot: options.asRoot))
 
-        let name = manifest?.name ?? URL(fileURLWithPath: project).lastPathComponent
-        let environmentDirectory = "\(store.envs)/\(name)-\(Digest(hashing: Array(project.utf8)).short)"
+        let name = project.environmentName(manifest)
+        let environmentDirectory = project.environmentDirectory(manifest, store: store)
         let home = environmentDirectory + "/home"
         try Self.makeDirectory(home, mode: 0o700)
         try Self.makeDirectory(store.layers + "/" + SandboxSpec.scratchName, mode: 0o755)
@@ -45,14 +52,14 @@ struct EnvironmentLauncher {
         let identity = IDMapping.forInvoker(asRoot: options.asRoot)
         if identity.mode == .single, !global.quiet { noteSingleIDMappingOnce(store, user: user) }
 
-        // [env] goes after the image's Env, so it overrides it; the session's PATH and TERM/LANG/…
-        // passthrough rules still apply on top of both.
+        // The environment's variables are the image's Env with [env] applied; the session's PATH
+        // and TERM/LANG/… passthrough rules still apply on top.
         var session = EnvironmentSession(
-            name: name, layersDirectory: store.layers, layers: image.layers,
-            imageEnvironment: (image.config.config?.Env ?? []) + (manifest?.env.map { "\($0.name)=\($0.value)" } ?? []),
+            name: name, layersDirectory: store.layers, layers: layers, imageEnvironment: imageEnvironment,
             callerEnvironment: ProcessInfo.processInfo.environment,
-            projectDirectory: project, workingDirectory: workingDirectory, user: user,
+            projectDirectory: project.directory, workingDirectory: project.workingDirectory, user: user,
             homeDirectory: home, identity: identity)
+        session.pathPrefix = pathPrefix
         session.asRoot = options.asRoot
         session.command = command
         session.network = options.networkMode ?? manifest.map { $0.network == .none ? .none : .host } ?? .host

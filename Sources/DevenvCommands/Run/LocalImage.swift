@@ -1,24 +1,47 @@
 import Foundation
 import OCI
 
-/// An image ready to run: its config and unpacked layers. The warm path reads only the store
-/// (index.json, the manifest and config blobs, layers/); the network is used only when the store
-/// lacks the image or one of its layers.
+/// An image ready to run: its manifest, config and unpacked layers. The warm path reads only the
+/// store (index.json, the manifest and config blobs, layers/); the network is used only when the
+/// store lacks the image or one of its layers.
 struct LocalImage {
+    let manifest: ImageManifest
     let config: ImageConfig
     /// Layer directory names in `layers/`, bottom first.
     let layers: [String]
 
     static func ensure(_ ref: Reference, store: StoreLocation, quiet: Bool, layout: LayerLayout) async throws -> LocalImage {
-        let content = try store.contentStore()
-        if let descriptor = try content.resolve(ref.description) {
-            let manifest = try JSONDecoder().decode(ImageManifest.self, from: content.read(descriptor.digest))
-            let config = try JSONDecoder().decode(ImageConfig.self, from: content.read(manifest.config.digest))
-            let layers = config.chainIDs.map(layout.key)
-            let layerStore = store.layerStore()
-            if layers.allSatisfy(layerStore.contains) { return LocalImage(config: config, layers: layers) }
-        }
+        if let image = try local(ref.description, store: store, layout: layout) { return image }
         let pulled = try await ImagePull(store: store, quiet: quiet, layout: layout).run(ref)
-        return LocalImage(config: pulled.config, layers: pulled.config.chainIDs.map(layout.key))
+        return LocalImage(manifest: pulled.manifest, config: pulled.config, layers: pulled.config.chainIDs.map(layout.key))
+    }
+
+    /// The image `name` in the store's index when all its layers are unpacked, else nil.
+    static func local(_ name: String, store: StoreLocation, layout: LayerLayout) throws -> LocalImage? {
+        let content = try store.contentStore()
+        guard let descriptor = try content.resolve(name) else { return nil }
+        return try local(descriptor, content: content, store: store, layout: layout)
+    }
+
+    /// The image pulled as `digest` (its manifest's, or the index it was chosen from), whatever
+    /// name it was pulled under, when all its layers are unpacked.
+    static func local(digest: Digest, store: StoreLocation, layout: LayerLayout) throws -> LocalImage? {
+        let content = try store.contentStore()
+        let entries = try content.index().manifests.filter {
+            $0.digest == digest || $0.annotations?[ContentStore.sourceIndexAnnotation] == digest.description
+        }
+        for descriptor in entries {
+            if let image = try local(descriptor, content: content, store: store, layout: layout) { return image }
+        }
+        return nil
+    }
+
+    private static func local(_ descriptor: Descriptor, content: ContentStore, store: StoreLocation, layout: LayerLayout) throws -> LocalImage? {
+        let manifest = try JSONDecoder().decode(ImageManifest.self, from: content.read(descriptor.digest))
+        let config = try JSONDecoder().decode(ImageConfig.self, from: content.read(manifest.config.digest))
+        let layers = config.chainIDs.map(layout.key)
+        let layerStore = store.layerStore()
+        guard layers.allSatisfy(layerStore.contains) else { return nil }
+        return LocalImage(manifest: manifest, config: config, layers: layers)
     }
 }

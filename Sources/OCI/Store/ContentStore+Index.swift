@@ -39,3 +39,14 @@ extension ContentStore {
         try index().manifests.first { $0.annotations?[Self.refNameAnnotation] == name }
     }
 }
+
+extension ContentStore {
+    /// Removes `names` from the index, under the same lock as `tag`.
+    public func untag(_ names: Set<String>) throws {
+        let lock = try FileLock.acquireBlocking(path + "/index.json.lock")
+        defer { _ = lock }
+        var index = try index()
+        index.manifests.removeAll { names.contains($0.annotations?[Self.refNameAnnotation] ?? "") }
+        try writeIndex(index)
+    }
+}

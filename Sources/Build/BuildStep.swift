@@ -1,0 +1,20 @@
+/// One layer a build makes: what runs (as root in the sandbox, over the layers below) and the
+/// key that names the layer it leaves behind.
+public struct BuildStep: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        case apt
+        case pip
+        case setup(name: String)
+    }
+
+    public var kind: Kind
+    /// The layer's directory name in `layers/`.
+    public var key: String
+    /// For progress lines: "apt", "pip", "setup tools".
+    public var title: String
+    /// What the layer holds, for progress lines: "12 packages".
+    public var summary: String
+    public var command: [String]
+    /// Added to the image's environment while the step runs.
+    public var environment: [String]
+}

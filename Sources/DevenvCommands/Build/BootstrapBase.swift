@@ -1,0 +1,129 @@
+import Build
+import Foundation
+import Layers
+import OCI
+import Sandbox
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `[base] bootstrap = "debian:SUITE"`: the base built from a Debian mirror with mmdebstrap
+/// (variant apt), for machines that reach a mirror but no image registry. The root filesystem
+/// tarball is unpacked like a pulled layer (with owners, in the sandbox's mapping) and kept as an
+/// uncompressed layer blob, named in the index as `bootstrap/SUITE-<key>` so `images`, `gc` and
+/// later builds find it like any image.
+struct BootstrapBase {
+    let suite: String
+    let mirror: String
+    let store: StoreLocation
+    let layout: LayerLayout
+    let output: BuildOutput
+
+    /// The layer's key: what mmdebstrap was asked for. The mirror's contents are not pinned (a
+    /// bootstrap base is as reproducible as the mirror is stable); the apt and pip layers on top
+    /// install exactly the locked versions.
+    var key: String {
+        CacheKey(parent: "", step: "bootstrap", inputs: [suite, mirror, "mmdebstrap --variant=apt", layout.suffix]).description + layout.suffix
+    }
+
+    var imageName: String { "bootstrap/\(suite)-\(key.prefix(13))" }
+
+    func ensure() async throws -> LocalImage {
+        if let image = try LocalImage.local(imageName, store: store, layout: layout) { return image }
+        let release = String(suite.split(separator: ":").last ?? "")
+        guard let mmdebstrap = Self.which("mmdebstrap") else {
+            throw DevenvError.user("[base] bootstrap = \"\(suite)\" needs mmdebstrap, which is not installed\n  fix: apt-get install mmdebstrap (or use [base] image = \"\(suite)\")")
+        }
+        let mode: String
+        if geteuid() == 0 {
+            mode = "root"
+        } else if layout.mapping != nil {
+            mode = "unshare"
+        } else {
+            throw DevenvError.user("[base] bootstrap needs root or subordinate ids (/etc/subuid) for mmdebstrap --mode=unshare\n  fix: add ranges with usermod --add-subuids/--add-subgids, or use [base] image = \"\(suite)\"")
+        }
+        let content = try store.contentStore()
+        let layerStore = store.layerStore()
+        let tarball = "\(content.stagingDirectory)/bootstrap-\(UUID().uuidString).tar"
+        defer { unlink(tarball) }
+        let start = ContinuousClock.now
+        output.starting("base", "bootstrap \(suite) from \(mirror)")
+        try run([mmdebstrap, "--variant=apt", "--mode=\(mode)", "--format=tar", release, tarball, mirror])
+
+        let summary = "bootstrap \(suite)"
+        try await layerStore.ensure(key) { scratch in
+            let failure = { (reason: String) in DevenvError.internal("cannot unpack the bootstrap root filesystem: \(reason)") }
+            if let mapping = layout.mapping {
+                _ = try UnpackLayer.inUserNamespace(archive: tarball, into: scratch, lowers: [], publishAs: layerStore.directory(for: key),
+                                                    mapping: mapping, describe: failure)
+                return .published
+            }
+            do { _ = try LayerUnpacker().unpack(archivePath: tarball, into: scratch, lowerLayers: []) } catch {
+                throw failure("\(error)")
+            }
+            return .filled
+        }
+        let blob = try content.adopt(file: tarball)
+        var config = try JSONDecoder().decode(ImageConfig.self, from: Data(#"{"rootfs":{"type":"layers","diff_ids":[]}}"#.utf8))
+        config.rootfs.diff_ids = [blob.digest]
+        config.os = Platform.host.os
+        config.architecture = Platform.host.architecture
+        var runtime = ImageConfig.RuntimeConfig()
+        runtime.Env = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+        config.config = runtime
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let configData = try encoder.encode(config)
+        let configDigest = try content.put(configData)
+        let manifest = ImageManifest(
+            schemaVersion: 2, mediaType: MediaType.ociManifest,
+            config: Descriptor(mediaType: MediaType.ociConfig, digest: configDigest, size: Int64(configData.count)),
+            layers: [Descriptor(mediaType: MediaType.ociLayer, digest: blob.digest, size: blob.size,
+                                annotations: [EnvironmentImage.layerKeyAnnotation: key])])
+        let manifestData = try encoder.encode(manifest)
+        let manifestDigest = try content.put(manifestData)
+        try await content.tag(imageName, Descriptor(mediaType: MediaType.ociManifest, digest: manifestDigest,
+                                                    size: Int64(manifestData.count), platform: Platform.host))
+        output.layer("base", summary, "built in \(Terminal.seconds(ContinuousClock.now - start))")
+        return LocalImage(manifest: manifest, config: config, layers: [key])
+    }
+
+    /// Runs mmdebstrap with its output streamed like a build step's.
+    private func run(_ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: arguments[0])
+        process.arguments = Array(arguments.dropFirst())
+        process.standardInput = FileHandle.nullDevice
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        var lines: [String] = []
+        var pending = Data()
+        while true {
+            let chunk = pipe.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            pending.append(chunk)
+            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
+                pending.removeSubrange(pending.startIndex...newline)
+                lines.append(line)
+                output.stepLine?(line)
+            }
+        }
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw DevenvError.user("""
+                mmdebstrap could not bootstrap \(suite) from \(mirror) (exit status \(process.terminationStatus)):
+                \(lines.suffix(15).map { "    │ " + $0 }.joined(separator: "\n"))
+                  fix: check [base] bootstrap (a Debian suite such as debian:bookworm) and that the mirror is reachable
+                """)
+        }
+    }
+
+    static func which(_ name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        return (path.split(separator: ":") + ["/usr/bin", "/usr/sbin"]).map { "\($0)/\(name)" }.first { access($0, X_OK) == 0 }
+    }
+}

@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import Sandbox
+
+struct BuildCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "build",
+        abstract: "Make every layer of the project's environment exist locally.",
+        discussion: """
+            Pulls the locked base image, then builds each step as a cached layer: apt packages,
+            pip requirements (a venv at /opt/devenv/venv, first on PATH), each [[setup]] step in
+            order. A layer's key covers its parent, its command and its lock entries, so changing
+            one pip pin rebuilds the pip layer and those above it, never the base or apt layers.
+            Writes .devenv/devenv.lock first when there is none; a stale lock is an error (run
+            `devenv lock`). `enter` and `run` build first when needed.
+
+            Examples:
+              devenv build
+              devenv build -q            only errors (a failing step still shows its last lines)
+              devenv build --no-cache    run every step again
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(help: "Run every step again even when its layer exists.")
+    var noCache = false
+
+    @Flag(help: "Build the layers `--root` sessions use (rootless with subordinate ids they are separate copies).")
+    var root = false
+
+    func run() async throws {
+        try global.enterDirectory()
+        let project = try Project.discover()
+        let manifest = try project.manifest(home: HostUser.current().home)
+        let store = try global.store()
+        let start = ContinuousClock.now
+        var builder = EnvironmentBuilder(store: store, layout: .forInvoker(asRoot: root), output: BuildOutput(quiet: global.quiet, verbose: global.verbose))
+        builder.noCache = noCache
+        let environment = try await builder.ensure(project: project, manifest: manifest)
+        if !global.quiet {
+            let elapsed = Terminal.seconds(ContinuousClock.now - start)
+            Terminal.note(environment.built == 0
+                ? "\(project.environmentName(manifest)) is up to date (\(environment.layers.count) layers, \(elapsed)); enter it with: devenv enter"
+                : "Built \(project.environmentName(manifest)) in \(elapsed); enter it with: devenv enter")
+        }
+    }
+}

@@ -1,0 +1,132 @@
+import ArgumentParser
+import Foundation
+import OCI
+import Storage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Gc: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gc",
+        abstract: "Delete blobs, layers and scratch files nothing references, and report the space freed.",
+        discussion: """
+            Kept: every image in the store's index (pulled images, and each project's built
+            environment `env/…`) with its blobs and unpacked layers. An environment whose project
+            directory or manifest is gone is dropped from the index first (its home directory in
+            envs/ stays). Also removed: scratch left under tmp/ by killed runs. Waits for builds
+            in progress; anything written in the last 10 minutes is left alone, so a concurrent
+            pull is never cut short.
+
+            Examples:
+              devenv gc --dry-run    show what would be deleted
+              devenv gc
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(help: "Only print what would be deleted.")
+    var dryRun = false
+
+    static let grace: TimeInterval = 600
+
+    func run() async throws {
+        let store = try global.store()
+        let content = try store.contentStore()
+        let layerStore = store.layerStore()
+        // Builds hold their project's lock until the environment's image is tagged.
+        var held: [FileLock] = []
+        for lockPath in Self.entries(store.envs).map({ "\(store.envs)/\($0)/.build.lock" }) where access(lockPath, F_OK) == 0 {
+            held.append(try await FileLock.acquire(lockPath) { Terminal.note("waiting for a build in progress (\(lockPath))…") })
+        }
+        defer { _ = held }
+
+        var index = try content.index()
+        var orphaned: [String] = []
+        for entry in index.manifests {
+            guard let name = entry.annotations?[ContentStore.refNameAnnotation], name.hasPrefix("env/"),
+                  let manifest = try? JSONDecoder().decode(ImageManifest.self, from: content.read(entry.digest)),
+                  let project = manifest.annotations?[EnvironmentImage.projectAnnotation] else { continue }
+            if !FileManager.default.fileExists(atPath: project + "/.devenv/devenv.toml") { orphaned.append(name) }
+        }
+        index.manifests.removeAll { orphaned.contains($0.annotations?[ContentStore.refNameAnnotation] ?? "") }
+
+        var blobs = Set<Digest>()
+        var layers = Set<String>()
+        for entry in index.manifests {
+            blobs.insert(entry.digest)
+            guard let manifest = try? JSONDecoder().decode(ImageManifest.self, from: content.read(entry.digest)) else { continue }
+            blobs.insert(manifest.config.digest)
+            blobs.formUnion(manifest.layers.map(\.digest))
+            let keys = manifest.layers.compactMap { $0.annotations?[EnvironmentImage.layerKeyAnnotation] }
+            if keys.count == manifest.layers.count {
+                layers.formUnion(keys)
+            } else if let config = try? JSONDecoder().decode(ImageConfig.self, from: content.read(manifest.config.digest)) {
+                // Pulled images: directories named by chain id, plus the `--root` copies.
+                for chainID in config.chainIDs { layers.formUnion([chainID.hex, chainID.hex + "-root"]) }
+            }
+            // An index the manifest was picked from is part of the pull too.
+            if let source = entry.annotations?[ContentStore.sourceIndexAnnotation], let digest = try? Digest(source) { blobs.insert(digest) }
+        }
+
+        let now = Date().timeIntervalSince1970
+        var freedBytes: Int64 = 0
+        var removedBlobs: [Digest] = []
+        for (digest, size) in try content.allBlobs() where !blobs.contains(digest) && !Self.isRecent(content.blobPath(digest), now: now) {
+            removedBlobs.append(digest)
+            freedBytes += size
+        }
+        var removedLayers: [String] = []
+        for name in Self.entries(store.layers) where !layers.contains(name) && !Self.isRecent(layerStore.directory(for: name), now: now) {
+            removedLayers.append(name)
+            freedBytes += layerStore.diskUsage(name)
+        }
+        var removedScratch: [String] = []
+        for name in Self.entries(store.tmp) where name != "ingest" && !name.hasSuffix(".lock") {
+            let path = store.tmp + "/" + name
+            if !Self.isRecent(path, now: now) {
+                removedScratch.append(path)
+                freedBytes += Self.diskUsage(path)
+            }
+        }
+
+        let verb = dryRun ? "Would remove" : "Removed"
+        for name in orphaned { Terminal.note("\(verb) \(name): its project is gone") }
+        if global.verbose {
+            for digest in removedBlobs { Terminal.note("\(verb) blob \(digest)") }
+            for name in removedLayers { Terminal.note("\(verb) layer \(name)") }
+            for path in removedScratch { Terminal.note("\(verb) \(path)") }
+        }
+        if !dryRun {
+            if !orphaned.isEmpty { try content.untag(Set(orphaned)) }
+            for digest in removedBlobs { content.remove(digest) }
+            let mapping = LayerLayout.forInvoker(asRoot: false).mapping
+            try StoreCleaner.remove(removedLayers.map(layerStore.directory(for:)) + removedScratch, mapping: mapping)
+        }
+        Terminal.out("\(verb) \(removedBlobs.count) blobs, \(removedLayers.count) layers and \(removedScratch.count) scratch entries: \(dryRun ? "would free" : "freed") \(Terminal.bytes(freedBytes))")
+    }
+
+    /// Directory entries, without dot entries (`layers/.sandbox` is the sandbox's mountpoint).
+    static func entries(_ directory: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+    }
+
+    /// Renamed into place or changed within the grace period (ctime: a rename sets it).
+    static func isRecent(_ path: String, now: TimeInterval) -> Bool {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return true }
+        return now - TimeInterval(info.st_ctim.tv_sec) < grace
+    }
+
+    static func diskUsage(_ path: String) -> Int64 {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return 0 }
+        var total = Int64(info.st_blocks) * 512
+        if (info.st_mode & S_IFMT) == S_IFDIR {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] { total += diskUsage(path + "/" + name) }
+        }
+        return total
+    }
+}

@@ -1,0 +1,142 @@
+import ArgumentParser
+import Build
+import Foundation
+import Manifest
+import OCI
+import Sandbox
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the project's manifest, whether its lock is up to date, and which layers are built.",
+        discussion: """
+            Reads only local files and the store: no network, nothing is built or changed.
+            Exits 0 when the environment is ready to enter, 1 when it needs `devenv lock` or
+            `devenv build` (or the manifest has an error).
+
+            Examples:
+              devenv status
+              devenv status --json | jq .ready
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(help: "Print a JSON object instead of text.")
+    var json = false
+
+    struct Report: Encodable {
+        struct LockState: Encodable {
+            var path: String
+            /// "fresh", "stale" or "missing".
+            var state: String
+            var differences: [String]
+        }
+        struct BaseState: Encodable {
+            var image: String?
+            var bootstrap: String?
+            var digest: String?
+            /// "unpacked", "missing" or "unknown" (no lock).
+            var state: String
+        }
+        struct LayerState: Encodable {
+            var step: String
+            var contents: String
+            var key: String
+            /// "built" or "missing".
+            var state: String
+        }
+        var project: String
+        var name: String
+        var manifest: String
+        var manifestError: String?
+        var lock: LockState?
+        var base: BaseState?
+        var layers: [LayerState]
+        var ready: Bool
+        var next: String?
+    }
+
+    func run() async throws {
+        try global.enterDirectory()
+        let project = try Project.discover()
+        let store = try global.store()
+        let report = try makeReport(project: project, store: store)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            Terminal.out(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            print(report)
+        }
+        if !report.ready { throw ExitCode(1) }
+    }
+
+    private func makeReport(project: Project, store: StoreLocation) throws -> Report {
+        var report = Report(project: project.directory, name: project.environmentName(nil), manifest: project.manifestPath,
+                            layers: [], ready: false)
+        let manifest: Manifest
+        do { manifest = try project.manifest(home: HostUser.current().home) } catch let error as DevenvError {
+            report.manifestError = error.description
+            report.next = FileManager.default.fileExists(atPath: project.manifestPath) ? "fix the manifest" : "devenv init"
+            return report
+        }
+        report.name = project.environmentName(manifest)
+        guard let lock = try? project.lock() else {
+            let exists = FileManager.default.fileExists(atPath: project.lockPath)
+            report.lock = Report.LockState(path: project.lockPath, state: exists ? "unreadable" : "missing", differences: [])
+            report.next = exists ? "devenv lock --update" : "devenv lock"
+            return report
+        }
+        let differences = lock.differences(from: manifest)
+        report.lock = Report.LockState(path: project.lockPath, state: differences.isEmpty ? "fresh" : "stale", differences: differences)
+        let layout = LayerLayout.forInvoker(asRoot: false)
+        let image: LocalImage?
+        if let bootstrap = lock.base.bootstrap {
+            let base = BootstrapBase(suite: bootstrap, mirror: lock.base.mirror ?? Manifest.defaultMirror, store: store, layout: layout,
+                                     output: BuildOutput(quiet: true, verbose: false))
+            image = try LocalImage.local(base.imageName, store: store, layout: layout)
+        } else {
+            image = try lock.base.digest.flatMap { try? Digest($0) }.flatMap { try LocalImage.local(digest: $0, store: store, layout: layout) }
+        }
+        report.base = Report.BaseState(image: lock.base.image, bootstrap: lock.base.bootstrap, digest: lock.base.digest,
+                                       state: image == nil ? "missing" : "unpacked")
+        if let image {
+            let plan = BuildPlan(manifest: manifest, lock: lock, baseLayers: image.layers,
+                                 singleID: IDMapping.forBuild(asRoot: false).mode == .single)
+            let layerStore = store.layerStore()
+            report.layers = plan.steps.map {
+                Report.LayerState(step: $0.title, contents: $0.summary, key: $0.key, state: layerStore.contains($0.key) ? "built" : "missing")
+            }
+        }
+        report.ready = differences.isEmpty && image != nil && report.layers.allSatisfy { $0.state == "built" }
+        if !differences.isEmpty {
+            report.next = "devenv lock"
+        } else if !report.ready {
+            report.next = "devenv build"
+        }
+        return report
+    }
+
+    private func print(_ report: Report) {
+        Terminal.out("Project   \(report.project) (\(report.name))")
+        if let error = report.manifestError {
+            Terminal.out("Manifest  error:\n\(error)")
+        } else {
+            Terminal.out("Manifest  \(report.manifest): valid")
+        }
+        if let lock = report.lock {
+            Terminal.out("Lock      \(lock.path): \(lock.state == "fresh" ? "up to date" : lock.state)")
+            for difference in lock.differences { Terminal.out("            - \(difference)") }
+        }
+        if let base = report.base {
+            let name = base.image.map { "\($0)@\(base.digest.map { String($0.dropFirst(7).prefix(12)) } ?? "?")" } ?? base.bootstrap.map { "bootstrap \($0)" } ?? "?"
+            Terminal.out("Base      \(name): \(base.state == "unpacked" ? "pulled" : "not pulled")")
+        }
+        for layer in report.layers {
+            let title = layer.step.padding(toLength: max(layer.step.count, 12), withPad: " ", startingAt: 0)
+            let contents = layer.contents.padding(toLength: max(layer.contents.count, 18), withPad: " ", startingAt: 0)
+            Terminal.out("  \(title) \(contents) \(layer.state)  \(layer.key.prefix(13))")
+        }
+        Terminal.out(report.ready ? "Ready: devenv enter" : "Not ready\(report.next.map { ": run \($0)" } ?? "")")
+    }
+}

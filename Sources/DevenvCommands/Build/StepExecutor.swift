@@ -1,0 +1,151 @@
+import Build
+import Foundation
+import OCI
+import Sandbox
+import Storage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs build and resolve steps in the sandbox as root inside, over the layers below, with an
+/// upper directory under `tmp/`: kept as a new layer (`build`) or thrown away (`probe`).
+struct StepExecutor {
+    let store: StoreLocation
+    let layout: LayerLayout
+    let output: BuildOutput
+    /// The image's `Env`: the base of every step's environment.
+    let imageEnvironment: [String]
+
+    var identity: IDMapping { IDMapping.forBuild(asRoot: layout.suffix == "-root") }
+    var singleID: Bool { identity.mode == .single }
+
+    /// Runs `command` over `lowers` and discards what it wrote; returns its status and output.
+    func probe(command: [String], environment: [String], lowers: [String], onLine: (@Sendable (String) -> Void)?) throws -> StepRunner.Result {
+        let scratch = "\(store.tmp)/probe.\(UUID().uuidString)"
+        try makeScratch(scratch)
+        defer { try? StoreCleaner.remove([scratch], mapping: layout.mapping) }
+        return try run(command: command, environment: environment, lowers: lowers, scratch: scratch, capture: true, onLine: onLine)
+    }
+
+    /// Makes layer `step.key` over `lowers` unless it exists (or `replace`); returns the new
+    /// layer's blob when it ran, nil when the layer was there.
+    /// The layer appears in `layers/` only complete, its blob in the content store first; a
+    /// failed or killed step leaves only scratch under `tmp/`.
+    func build(_ step: BuildStep, lowers: [String], replace: Bool = false) async throws -> LayerBlob.Stored? {
+        let layerStore = store.layerStore()
+        if replace, layerStore.contains(step.key) {
+            // Sandboxes running on the old directory keep it; it goes to tmp/ as garbage.
+            let retired = "\(store.tmp)/retired-\(step.key).\(UUID().uuidString)"
+            guard rename(layerStore.directory(for: step.key), retired) == 0 else {
+                throw DevenvError.internal("cannot replace layer \(step.key): \(String(cString: strerror(errno)))")
+            }
+            try? StoreCleaner.remove([retired], mapping: layout.mapping)
+        }
+        let content = try store.contentStore()
+        var stored: LayerBlob.Stored?
+        try await layerStore.ensure(step.key, onWait: {
+            output.heading("  \(step.title): waiting for another devenv building the same layer")
+        }) { scratch in
+            do {
+                try makeScratch(scratch)
+                let result = try run(command: step.command, environment: step.environment, lowers: lowers, scratch: scratch,
+                                     capture: false, onLine: output.stepLine)
+                guard result.status == 0 else { throw StepFailure(step: step, result: result, quiet: output.quiet) }
+                stored = try LayerBlob.store(directory: scratch + "/upper", key: step.key, content: content, identity: identity, layout: layout)
+                guard rename(scratch + "/upper", layerStore.directory(for: step.key)) == 0 else {
+                    throw DevenvError.internal("cannot move the built layer into \(layerStore.directory(for: step.key)): \(String(cString: strerror(errno)))")
+                }
+            } catch {
+                try? StoreCleaner.remove([scratch], mapping: layout.mapping)
+                throw error
+            }
+            try? StoreCleaner.remove([scratch], mapping: layout.mapping)
+            return .published
+        }
+        return stored
+    }
+
+    private func makeScratch(_ scratch: String) throws {
+        for directory in [scratch, scratch + "/upper", scratch + "/work"] where mkdir(directory, 0o755) != 0 && errno != EEXIST {
+            throw DevenvError.internal("cannot create \(directory): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    private func run(command: [String], environment: [String], lowers: [String], scratch: String, capture: Bool,
+                     onLine: (@Sendable (String) -> Void)?) throws -> StepRunner.Result {
+        let host = HostNetworkSettings.current()
+        var session = BuildSession(layersDirectory: store.layers, layers: lowers, upperDirectory: scratch + "/upper",
+                                   workDirectory: scratch + "/work", command: command,
+                                   environment: Self.merge(imageEnvironment, environment + host.environment), identity: identity)
+        session.readOnlyBinds = host.binds
+        session.hostResolvConf = try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)
+        session.hostHosts = try? String(contentsOfFile: "/etc/hosts", encoding: .utf8)
+        try EnvironmentLauncher.makeDirectory(store.layers + "/" + SandboxSpec.scratchName, mode: 0o755)
+        do {
+            return try StepRunner.run(session.spec(), captureOutput: capture, onLine: onLine)
+        } catch let error as BuildError {
+            throw DevenvError.internal(error.description)
+        }
+    }
+
+    /// `base` with `overrides` applied by name; a PATH override's directories go first.
+    static func merge(_ base: [String], _ overrides: [String]) -> [String] {
+        var entries = base.filter { $0.contains("=") }
+        func name(_ entry: String) -> Substring { entry.prefix { $0 != "=" } }
+        for entry in overrides {
+            if let index = entries.firstIndex(where: { name($0) == name(entry) }) { entries[index] = entry } else { entries.append(entry) }
+        }
+        if !entries.contains(where: { name($0) == "PATH" }) {
+            entries.append("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+        }
+        if !entries.contains(where: { name($0) == "HOME" }) { entries.append("HOME=/root") }
+        return entries
+    }
+}
+
+/// What a build step needs from the host to download like the host does: the CA certificates
+/// it trusts (a company or egress proxy re-signing TLS has its CA only there; pip and curl in the
+/// image would reject it) and proxy and package-index settings. None of it is part of a layer's
+/// key: it changes how files are fetched, not which (versions and hashes are locked).
+struct HostNetworkSettings {
+    static let caTarget = "/etc/devenv/host-ca-certificates.crt"
+    static let passedThrough = [
+        "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
+        "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_TRUSTED_HOST", "PIP_DEFAULT_TIMEOUT",
+    ]
+
+    var environment: [String]
+    var binds: [SandboxSpec.Bind]
+
+    static func current(_ variables: [String: String] = ProcessInfo.processInfo.environment) -> HostNetworkSettings {
+        var environment = passedThrough.compactMap { name in variables[name].map { "\(name)=\($0)" } }
+        var binds: [SandboxSpec.Bind] = []
+        let candidates: [String?] = [variables["SSL_CERT_FILE"], "/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"]
+        let bundle = candidates.compactMap { $0 }.first { access($0, R_OK) == 0 }
+        if let bundle {
+            binds.append(SandboxSpec.Bind(source: EnvironmentLauncher.physical(bundle), target: caTarget, readOnly: true))
+            environment += ["SSL_CERT_FILE", "PIP_CERT", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "GIT_SSL_CAINFO"]
+                .map { "\($0)=\(caTarget)" }
+        }
+        return HostNetworkSettings(environment: environment, binds: binds)
+    }
+}
+
+/// A build step that ran and failed: its command and last lines, and how to see everything.
+struct StepFailure: Error, CustomStringConvertible {
+    let step: BuildStep
+    let result: StepRunner.Result
+    let quiet: Bool
+
+    var description: String {
+        let command = step.command.last ?? ""
+        // Streamed output was already seen; quiet runs show the end of it here.
+        let tail = quiet ? result.lastLines.suffix(25).map { "    │ \($0)" }.joined(separator: "\n") + "\n" : ""
+        return """
+            build step "\(step.title)" failed with exit status \(result.status)
+            \(tail)  command: \(command.split(separator: "\n").joined(separator: "\n           "))
+              fix: correct the step in .devenv/devenv.toml (or the package versions in the lock: devenv lock --update), then run devenv build again
+            """
+    }
+}
