@@ -5,7 +5,7 @@ import Foundation
 /// values before the repository handle is freed.
 public enum GitRepository {
     /// libgit2 keeps global state that must be set up once per process before any call.
-    private static let initialized: Bool = {
+    static let initialized: Bool = {
         git_libgit2_init()
         return true
     }()
@@ -32,5 +32,13 @@ public enum GitRepository {
         var major: Int32 = 0, minor: Int32 = 0, revision: Int32 = 0
         git_libgit2_version(&major, &minor, &revision)
         return "\(major).\(minor).\(revision)"
+    }
+
+    /// The network transports this libgit2 was built with, besides local paths and file://
+    /// (ssh needs libssh2): what `devenv clone` can fetch from.
+    public static var transports: [String] {
+        _ = initialized
+        let features = UInt32(bitPattern: git_libgit2_features())
+        return [("https", GIT_FEATURE_HTTPS), ("ssh", GIT_FEATURE_SSH)].filter { features & $0.1.rawValue != 0 }.map(\.0)
     }
 }

@@ -33,4 +33,9 @@ import Testing
         #expect(GitRepository.discoverWorkingTree(from: dir) == nil)
         #expect(GitRepository.libraryVersion.split(separator: ".").count == 3)
     }
+
+    /// Debian's libgit2 is built with TLS and libssh2: devenv clone relies on both.
+    @Test func httpsAndSSHAreBuiltIn() {
+        #expect(GitRepository.transports == ["https", "ssh"])
+    }
 }
