@@ -1,0 +1,91 @@
+import ArgumentParser
+import Foundation
+import Git
+
+struct Clone: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Clone a git repository and build the environment its .devenv/ describes.",
+        discussion: """
+            Clones with libgit2 (https, ssh, local paths and file:// URLs) into DIR, by default \
+            the repository's name as git chooses it (https://host/team/webapp.git -> webapp). \
+            The clone is made beside DIR and renamed into place when complete, so a failed or \
+            interrupted clone (Ctrl-C) leaves no directory behind; DIR must not exist or be \
+            empty. Then, when the repository has a .devenv/devenv.toml, its environment is built \
+            (devenv build in DIR); --enter opens a shell in it afterwards. A repository without \
+            one is cloned all the same, and devenv says so.
+
+            Examples:
+              devenv clone https://github.com/team/webapp.git
+              devenv clone git@github.com:team/webapp.git work/webapp --enter
+              devenv clone /srv/git/webapp.git
+              devenv clone -q file:///srv/git/webapp.git
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: ArgumentHelp("The repository: https://…, ssh://…, user@host:path, a path or file://….", valueName: "url"))
+    var url: String
+
+    @Argument(help: ArgumentHelp("Where to clone to (default: the repository's name).", valueName: "dir"))
+    var directory: String?
+
+    @Flag(help: "After building, open a shell in the environment (devenv enter).")
+    var enter = false
+
+    func run() throws {
+        try global.enterDirectory()
+        guard let name = directory ?? Self.defaultDirectory(for: url) else {
+            throw ValidationError("cannot tell a directory name from \(url): give one, devenv clone URL DIR")
+        }
+        let destination = StoreLocation.absolute(name)
+        if !global.quiet { Terminal.note("Cloning into '\(name)'...") }
+
+        let display = CloneProgressDisplay(style: global.quiet ? .quiet : Terminal.stderrIsTTY ? .terminal : .plain)
+        let interrupt = InterruptFlag()
+        do throws(GitError) {
+            try GitRepository.clone(url: url, into: destination) { progress in
+                display.update(progress)
+                return interrupt.signal == nil
+            }
+            display.end(succeeded: true)
+        } catch {
+            display.end(succeeded: false)
+            interrupt.stop()
+            switch error.code {
+            case .cancelled: throw ExitCode(128 + (interrupt.signal ?? SIGINT))
+            case .destinationExists, .library: throw DevenvError.user(error.message)
+            case .fileSystem: throw DevenvError.internal(error.message)
+            }
+        }
+        interrupt.stop()
+
+        guard FileManager.default.fileExists(atPath: ManifestRunner.path(project: destination)) else {
+            Terminal.note("devenv: cloned into \(name); it has no .devenv/devenv.toml, so there is no environment to build; create one with `devenv init`\(enter ? " (not entering: there is nothing to enter)" : "")")
+            return
+        }
+        if !global.quiet { Terminal.note("devenv: cloned into \(name); building its environment (devenv build)") }
+        var options = ["-C", destination]
+        if let store = global.storePath { options += ["--store", StoreLocation.absolute(store)] }
+        let status = try DevenvProcess.run(["build"] + options + (global.quiet ? ["-q"] : []) + (global.verbose ? ["-v"] : []))
+        guard status == 0 else {
+            Terminal.note("devenv: the clone in \(name) is complete, but building its environment failed; fix the problem, then run devenv build in \(name)")
+            throw ExitCode(status)
+        }
+        if enter { try DevenvProcess.exec(["enter"] + options) }
+    }
+
+    /// The directory `git clone URL` would create: the last path component without ".git" (and
+    /// without a trailing "/.git" or slashes), after any scheme, user and host.
+    static func defaultDirectory(for url: String) -> String? {
+        var rest = Substring(url)
+        if let scheme = rest.range(of: "://") { rest = rest[scheme.upperBound...] }
+        while rest.hasSuffix("/") { rest = rest.dropLast() }
+        if rest.hasSuffix("/.git") { rest = rest.dropLast(5) }
+        while rest.hasSuffix("/") { rest = rest.dropLast() }
+        if let separator = rest.lastIndex(where: { $0 == "/" || $0 == ":" }) { rest = rest[rest.index(after: separator)...] }
+        if rest.hasSuffix(".git") { rest = rest.dropLast(4) }
+        let name = String(rest)
+        return name.isEmpty || name == "." || name == ".." || name.contains("@") ? nil : name
+    }
+}

@@ -1,0 +1,120 @@
+import ArgumentParser
+import Foundation
+import OCI
+
+struct Init: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write .devenv/devenv.toml for the project from a template.",
+        discussion: """
+            The project is the git repository containing the working directory (or -C DIR). \
+            init writes .devenv/devenv.toml from the template, copies the template's hello-world \
+            files next to your code (a file that exists already is never overwritten), adds what \
+            the hello-world creates (build output, .pgdata…) to .gitignore, and prints the next \
+            command. Nothing under .devenv/ is ignored: commit devenv.toml and, once devenv lock \
+            or devenv build has written it, devenv.lock; devenv keeps all state in its store.
+
+            Examples:
+              devenv init                          # the minimal template
+              devenv init --template python
+              devenv init --template postgres --base registry.example.com/mirror/debian:bookworm
+              devenv init --list
+              devenv init --list --json
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: ArgumentHelp("The template to start from (see --list).", valueName: "name"))
+    var template = Template.defaultName
+
+    @Flag(help: "List the templates with what each sets up, and write nothing.")
+    var list = false
+
+    @Flag(help: "With --list: print the templates as JSON.")
+    var json = false
+
+    @Flag(help: "Overwrite an existing .devenv/devenv.toml.")
+    var force = false
+
+    @Option(help: ArgumentHelp("Use this base image instead of the template's (e.g. your registry's mirror of debian:bookworm).", valueName: "ref"))
+    var base: String?
+
+    func validate() throws {
+        if json, !list { throw ValidationError("--json goes with --list") }
+    }
+
+    func run() throws {
+        if list { return try printList() }
+        guard let chosen = Template.named(template) else {
+            throw DevenvError.user("unknown template \"\(template)\"; the templates are: \(Template.all.map(\.name).joined(separator: ", ")) (devenv init --list describes them)")
+        }
+        if let base { _ = try Reference(parsing: base) }
+        let project = try ProjectRoot.find(global)
+        let manifestPath = project + "/.devenv/devenv.toml"
+        let existed = FileManager.default.fileExists(atPath: manifestPath)
+        if existed, !force {
+            throw DevenvError.user("\(manifestPath) exists already; devenv init --force overwrites it (your other files stay as they are)")
+        }
+
+        var report: [String] = []
+        try write(chosen.manifest(baseImage: base), to: manifestPath, mode: 0o644)
+        report.append("\(existed ? "overwrote" : "wrote") .devenv/devenv.toml (template \(chosen.name)\(base.map { ", base \($0)" } ?? ""))")
+        for file in chosen.files {
+            let path = project + "/" + file.path
+            if FileManager.default.fileExists(atPath: path) {
+                report.append("kept your \(file.path) (not overwritten)")
+            } else {
+                try write(file.contents, to: path, mode: file.mode)
+                report.append("added \(file.path)")
+            }
+        }
+        let ignored = try addToGitignore(chosen.ignore, project: project)
+        if !ignored.isEmpty { report.append("added \(ignored.joined(separator: " ")) to .gitignore") }
+
+        guard !global.quiet else { return }
+        for line in report { Terminal.out(line) }
+        Terminal.out("""
+            next: devenv build, then devenv enter (a shell in the environment); \
+            devenv run -- \(chosen.check.contains("&&") ? "sh -c '\(chosen.check)'" : chosen.check) proves it works
+            """)
+    }
+
+    private func printList() throws {
+        if json {
+            let entries = Template.all.map { template -> [String: Any] in
+                ["name": template.name, "description": template.description, "check": template.check,
+                 "files": template.files.map(\.path), "default": template.name == Template.defaultName]
+            }
+            let data = try JSONSerialization.data(withJSONObject: entries, options: [.prettyPrinted, .sortedKeys])
+            Terminal.out(String(decoding: data, as: UTF8.self))
+            return
+        }
+        let width = Template.all.map(\.name.count).max() ?? 0
+        for template in Template.all {
+            let marker = template.name == Template.defaultName ? " (default)" : ""
+            Terminal.out(template.name.padding(toLength: width + 2, withPad: " ", startingAt: 0) + template.description + marker)
+        }
+    }
+
+    private func write(_ text: String, to path: String, mode: Int) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+            try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
+        } catch {
+            throw DevenvError.user("cannot write \(path): \(error.localizedDescription)")
+        }
+    }
+
+    /// Appends the lines .gitignore does not have yet and returns them.
+    private func addToGitignore(_ lines: [String], project: String) throws -> [String] {
+        let path = project + "/.gitignore"
+        let current = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        let present = Set(current.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) })
+        let missing = lines.filter { !present.contains($0) }
+        guard !missing.isEmpty else { return [] }
+        let separator = current.isEmpty || current.hasSuffix("\n") ? "" : "\n"
+        try write(current + separator + missing.joined(separator: "\n") + "\n", to: path, mode: 0o644)
+        return missing
+    }
+}

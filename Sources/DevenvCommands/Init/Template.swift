@@ -1,0 +1,48 @@
+import Foundation
+
+/// A project template from templates/: the manifest `devenv init` writes, the hello-world files
+/// that prove the environment works, and the command that runs them. The templates themselves
+/// are compiled in (Templates.swift, made by scripts/gen-templates), so an installed devenv
+/// needs no source tree.
+struct Template: Sendable {
+    struct File: Sendable {
+        /// Relative to the project root.
+        let path: String
+        let mode: Int
+        let contents: String
+    }
+
+    let name: String
+    /// One line, for `devenv init --list`.
+    let description: String
+    /// A shell command line that succeeds inside the built environment.
+    let check: String
+    /// Lines the project's .gitignore should have (what the hello-world or its tools create).
+    let ignore: [String]
+    /// The text of `.devenv/devenv.toml`.
+    let manifest: String
+    let files: [File]
+
+    static let defaultName = "minimal"
+
+    static func named(_ name: String) -> Template? {
+        all.first { $0.name == name }
+    }
+
+    /// The manifest with `[base] image` set to `image`: for teams whose images come from their
+    /// own registry mirror. Comments and everything else stay as the template has them.
+    func manifest(baseImage image: String?) -> String {
+        guard let image else { return manifest }
+        var section = ""
+        var replaced = false
+        let lines = manifest.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.hasPrefix("[") { section = trimmed }
+            guard !replaced, section == "[base]", trimmed.hasPrefix("image"),
+                  trimmed.dropFirst(5).trimmingCharacters(in: .whitespaces).hasPrefix("=") else { return String(line) }
+            replaced = true
+            return "image = \"\(image)\""
+        }
+        return lines.joined(separator: "\n")
+    }
+}
