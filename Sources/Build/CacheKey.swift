@@ -18,6 +18,7 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
         hex = hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }
 
-    /// Build layers are told apart from image layers (named by chain id) by a prefix.
-    public var description: String { "b" + hex.prefix(63) }
+    /// Build layers are told apart from image layers (named by a chain id's 64 hex digits) by a
+    /// prefix; 58 hex digits (232 bits) keep names as short as chain ids.
+    public var description: String { "build-" + hex.prefix(58) }
 }

@@ -16,8 +16,8 @@ struct Gc: AsyncParsableCommand {
             environment `env/…`) with its blobs and unpacked layers. An environment whose project
             directory or manifest is gone is dropped from the index first (its home directory in
             envs/ stays). Also removed: scratch left under tmp/ by killed runs. Waits for builds
-            in progress; anything written in the last 10 minutes is left alone, so a concurrent
-            pull is never cut short.
+            in progress; anything written in the last --grace seconds (10 minutes) is left alone,
+            so a pull running at the same time is never cut short.
 
             Examples:
               devenv gc --dry-run    show what would be deleted
@@ -30,7 +30,8 @@ struct Gc: AsyncParsableCommand {
     @Flag(help: "Only print what would be deleted.")
     var dryRun = false
 
-    static let grace: TimeInterval = 600
+    @Option(help: ArgumentHelp("Leave alone what was written in the last <seconds>.", valueName: "seconds"))
+    var grace: Int = 600
 
     func run() async throws {
         let store = try global.store()
@@ -74,19 +75,19 @@ struct Gc: AsyncParsableCommand {
         let now = Date().timeIntervalSince1970
         var freedBytes: Int64 = 0
         var removedBlobs: [Digest] = []
-        for (digest, size) in try content.allBlobs() where !blobs.contains(digest) && !Self.isRecent(content.blobPath(digest), now: now) {
+        for (digest, size) in try content.allBlobs() where !blobs.contains(digest) && !isRecent(content.blobPath(digest), now: now) {
             removedBlobs.append(digest)
             freedBytes += size
         }
         var removedLayers: [String] = []
-        for name in Self.entries(store.layers) where !layers.contains(name) && !Self.isRecent(layerStore.directory(for: name), now: now) {
+        for name in Self.entries(store.layers) where !layers.contains(name) && !isRecent(layerStore.directory(for: name), now: now) {
             removedLayers.append(name)
             freedBytes += layerStore.diskUsage(name)
         }
         var removedScratch: [String] = []
         for name in Self.entries(store.tmp) where name != "ingest" && !name.hasSuffix(".lock") {
             let path = store.tmp + "/" + name
-            if !Self.isRecent(path, now: now) {
+            if !isRecent(path, now: now) {
                 removedScratch.append(path)
                 freedBytes += Self.diskUsage(path)
             }
@@ -114,10 +115,10 @@ struct Gc: AsyncParsableCommand {
     }
 
     /// Renamed into place or changed within the grace period (ctime: a rename sets it).
-    static func isRecent(_ path: String, now: TimeInterval) -> Bool {
+    func isRecent(_ path: String, now: TimeInterval) -> Bool {
         var info = stat()
         guard lstat(path, &info) == 0 else { return true }
-        return now - TimeInterval(info.st_ctim.tv_sec) < grace
+        return now - TimeInterval(info.st_ctim.tv_sec) < TimeInterval(grace)
     }
 
     static func diskUsage(_ path: String) -> Int64 {
