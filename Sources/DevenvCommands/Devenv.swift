@@ -13,7 +13,7 @@ public struct Devenv: AsyncParsableCommand {
         commandName: "devenv",
         abstract: "Isolated, reproducible development environments for git repositories.",
         discussion: "A project commits .devenv/devenv.toml (what it needs); devenv pulls the base image, layers the project's packages on it as cached layers, and runs a shell in it.",
-        subcommands: [Pull.self, Images.self, Run.self, Enter.self, Init.self, Clone.self, Doctor.self, UnpackLayer.self]
+        subcommands: [Pull.self, Images.self, LockCommand.self, BuildCommand.self, Status.self, Gc.self, Run.self, Enter.self, Init.self, Clone.self, Doctor.self, UnpackLayer.self, ArchiveLayer.self, RemoveTree.self]
     )
 
     public init() {}
@@ -56,6 +56,8 @@ public struct Devenv: AsyncParsableCommand {
         case let error as OCIError:
             (error.message, error.isUserError || error.code == .digestMismatch || error.code == .invalidContent ? 1 : 3)
         case let error as LayerError: (error.description, 1)
+        // A build step that ran and failed is the manifest's (or the lock's) to fix.
+        case let error as StepFailure: (error.description, 1)
         case let error as StorageError: (error.description, 3)
         default: nil
         }
