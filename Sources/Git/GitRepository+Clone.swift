@@ -7,7 +7,7 @@ import Glibc
 
 extension GitRepository {
     /// Clones `url` (https, ssh, a local path or `file://`) into `directory` and checks out its
-    /// default branch. The clone is made in a hidden sibling (`DIR.devenv-clone-XXXXXX`) and
+    /// default branch. The clone is made in a sibling (`scratchDirectory(for:)`, `DIR.devenv-clone-PID`) and
     /// renamed into place only when complete, so a failed or stopped clone leaves no half-made
     /// directory. `directory` must not exist or be an empty directory, as with `git clone`;
     /// missing parent directories are created (and removed again on failure).
@@ -186,16 +186,20 @@ extension GitRepository {
         for directory in directories { rmdir(directory) }
     }
 
+    /// Where a clone into `destination` by this process is made before it is renamed into
+    /// place: named by the process id, so that whoever stops the process can remove it.
+    public static func scratchDirectory(for destination: String) -> String {
+        "\(absolute(destination)).devenv-clone-\(getpid())"
+    }
+
     private static func makeScratchDirectory(beside destination: String) throws(GitError) -> String {
-        let letters = Array("abcdefghijklmnopqrstuvwxyz0123456789")
-        while true {
-            let suffix = String((0..<6).map { _ in letters.randomElement()! })
-            let candidate = "\(destination).devenv-clone-\(suffix)"
-            if mkdir(candidate, 0o777) == 0 { return candidate }
-            guard errno == EEXIST else {
-                throw GitError(.fileSystem, "cannot create \(candidate): \(String(cString: strerror(errno)))")
-            }
+        let scratch = scratchDirectory(for: destination)
+        // One with this name was left by a process that had this id and is gone: garbage.
+        if FileManager.default.fileExists(atPath: scratch) { try? FileManager.default.removeItem(atPath: scratch) }
+        guard mkdir(scratch, 0o777) == 0 else {
+            throw GitError(.fileSystem, "cannot create \(scratch): \(String(cString: strerror(errno)))")
         }
+        return scratch
     }
 
     static func lastError(_ what: String) -> GitError {

@@ -95,6 +95,37 @@ import Testing
         #expect(noName.stderr.contains("give one, devenv clone URL DIR"), "\(noName.stderr)")
     }
 
+    /// A server that accepts the connection and never answers: libgit2 waits without reporting
+    /// progress, so Ctrl-C cannot be seen by the clone; devenv removes its directory itself.
+    @Test func anInterruptedCloneOfASilentServerLeavesNothing() throws {
+        let silent = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(silent >= 0)
+        defer { close(silent) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let listening = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(silent, $0, length) == 0 && getsockname(silent, $0, &length) == 0 }
+        } && listen(silent, 4) == 0
+        try #require(listening)
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try TestEnvironment.binary())
+        process.arguments = ["clone", "git://127.0.0.1:\(UInt16(bigEndian: address.sin_port))/project.git"]
+        process.currentDirectoryURL = URL(fileURLWithPath: work)
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        for _ in 0..<50 where try workContents().isEmpty { Thread.sleep(forTimeInterval: 0.1) }
+        #expect(try workContents() == ["project.devenv-clone-\(process.processIdentifier)"])
+        let interrupted = ContinuousClock.now
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        #expect(ContinuousClock.now - interrupted < .seconds(10))
+        #expect(try workContents() == [])
+    }
+
     /// The newcomer: one command from a URL to a built environment, then the project's script runs in it.
     @Test func aNewcomerClonesBuildsAndRunsTheProjectsHelloWorld() throws {
         let daemon = try GitDaemon(serving: served)

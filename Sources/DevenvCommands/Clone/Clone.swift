@@ -42,7 +42,7 @@ struct Clone: ParsableCommand {
         if !global.quiet { Terminal.note("Cloning into '\(name)'...") }
 
         let display = CloneProgressDisplay(style: global.quiet ? .quiet : Terminal.stderrIsTTY ? .terminal : .plain)
-        let interrupt = InterruptFlag()
+        let interrupt = InterruptFlag(scratch: GitRepository.scratchDirectory(for: destination))
         do throws(GitError) {
             try GitRepository.clone(url: url, into: destination) { progress in
                 display.update(progress)
@@ -59,6 +59,8 @@ struct Clone: ParsableCommand {
             }
         }
         interrupt.stop()
+        // A signal after the last progress report: the clone is complete, but nothing more is wanted.
+        if let signal = interrupt.signal { throw ExitCode(128 + signal) }
 
         guard FileManager.default.fileExists(atPath: ManifestRunner.path(project: destination)) else {
             Terminal.note("devenv: cloned into \(name); it has no .devenv/devenv.toml, so there is no environment to build; create one with `devenv init`\(enter ? " (not entering: there is nothing to enter)" : "")")

@@ -27,6 +27,7 @@ struct Doctor: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
+        try global.enterDirectory()
         #if os(Linux)
         let checks = await HostChecks(global: global).run()
         #else

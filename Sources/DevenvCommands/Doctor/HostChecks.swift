@@ -16,9 +16,10 @@ struct HostChecks {
     static let lowSpace: Int64 = 5_000_000_000
     static let registryTimeout = Duration.seconds(10)
 
+    /// Runs every check; `-C` must have been applied already.
     func run() async -> [DoctorCheck] {
-        let store = try? global.store()
-        var checks = [os(), kernel(), userNamespaces(), overlay(scratch: store?.tmp), seccomp(), idMapping(), mapHelpers(),
+        let store = Result { try global.store() }
+        var checks = [os(), kernel(), userNamespaces(), overlay(scratch: try? store.get().tmp), seccomp(), idMapping(), mapHelpers(),
                       self.store(store), git()]
         checks += await project()
         return checks
@@ -207,10 +208,10 @@ struct HostChecks {
         return .ok("newuidmap", found.compactMap { $0 }.joined(separator: ", "))
     }
 
-    func store(_ store: StoreLocation?) -> DoctorCheck {
-        guard let store else {
-            let where_ = (try? global.store()).map(\.root) ?? global.storePath ?? "the default place"
-            return .fail("store", "cannot create the store at \(where_)", fix: "choose a writable place with --store PATH or DEVENV_HOME")
+    func store(_ location: Result<StoreLocation, any Error>) -> DoctorCheck {
+        let store: StoreLocation
+        do { store = try location.get() } catch {
+            return .fail("store", "\(error)", fix: "choose a writable place with --store PATH or DEVENV_HOME")
         }
         var info = statvfs()
         guard statvfs(store.root, &info) == 0 else {
@@ -235,7 +236,7 @@ struct HostChecks {
 
     /// The manifest, the tools its base needs, and its base image's registry.
     func project() async -> [DoctorCheck] {
-        guard let root = try? ProjectRoot.find(global) else {
+        guard let root = try? ProjectRoot.discover() else {
             return [.skip("manifest", "no project directory")]
         }
         let path = ManifestRunner.path(project: root)

@@ -114,7 +114,18 @@ struct Init: ParsableCommand {
         let missing = lines.filter { !present.contains($0) }
         guard !missing.isEmpty else { return [] }
         let separator = current.isEmpty || current.hasSuffix("\n") ? "" : "\n"
-        try write(current + separator + missing.joined(separator: "\n") + "\n", to: path, mode: 0o644)
+        let addition = Data((separator + missing.joined(separator: "\n") + "\n").utf8)
+        guard let file = FileHandle(forWritingAtPath: path) else {
+            try write(String(decoding: addition, as: UTF8.self), to: path, mode: 0o644)
+            return missing
+        }
+        do {
+            defer { try? file.close() }
+            try file.seekToEnd()
+            try file.write(contentsOf: addition)
+        } catch {
+            throw DevenvError.user("cannot add to \(path): \(error.localizedDescription)")
+        }
         return missing
     }
 }

@@ -6,6 +6,11 @@ import Git
 enum ProjectRoot {
     static func find(_ global: GlobalOptions) throws -> String {
         try global.enterDirectory()
+        return try discover()
+    }
+
+    /// The project of the working directory as it is (`-C` already applied).
+    static func discover() throws -> String {
         let workingDirectory = try EnvironmentLauncher.physicalWorkingDirectory()
         let project = GitRepository.discoverWorkingTree(from: workingDirectory).map(EnvironmentLauncher.physical) ?? workingDirectory
         guard project != "/" else {
