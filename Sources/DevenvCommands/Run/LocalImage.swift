@@ -39,7 +39,10 @@ struct LocalImage {
     private static func local(_ descriptor: Descriptor, content: ContentStore, store: StoreLocation, layout: LayerLayout) throws -> LocalImage? {
         let manifest = try JSONDecoder().decode(ImageManifest.self, from: content.read(descriptor.digest))
         let config = try JSONDecoder().decode(ImageConfig.self, from: content.read(manifest.config.digest))
-        let layers = config.chainIDs.map(layout.key)
+        // Images devenv made (bootstrap bases, environments) name each layer's directory; pulled
+        // ones are named by chain id.
+        let annotated = manifest.layers.compactMap { $0.annotations?[EnvironmentImage.layerKeyAnnotation] }
+        let layers = annotated.count == manifest.layers.count && !annotated.isEmpty ? annotated : config.chainIDs.map(layout.key)
         let layerStore = store.layerStore()
         guard layers.allSatisfy(layerStore.contains) else { return nil }
         return LocalImage(manifest: manifest, config: config, layers: layers)
