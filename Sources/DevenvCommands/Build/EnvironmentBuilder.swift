@@ -53,7 +53,16 @@ struct EnvironmentBuilder {
             output.heading("Wrote \(project.lockPath)")
         }
 
+        let baseStart = ContinuousClock.now
+        let baseWasLocal: Bool
+        if let bootstrap = lock.base.bootstrap {
+            let base = BootstrapBase(suite: bootstrap, mirror: lock.base.mirror ?? Manifest.defaultMirror, store: store, layout: layout, output: output)
+            baseWasLocal = try LocalImage.local(base.imageName, store: store, layout: layout) != nil
+        } else {
+            baseWasLocal = try lock.base.digest.flatMap { try? Digest($0) }.map { try LocalImage.local(digest: $0, store: store, layout: layout) != nil } ?? false
+        }
         let image = try await Self.baseImage(lock.base, store: store, layout: layout, output: output)
+        let baseState = baseWasLocal ? "cached" : "pulled in \(Terminal.seconds(ContinuousClock.now - baseStart))"
         let executor = StepExecutor(store: store, layout: layout, output: output, imageEnvironment: image.config.config?.Env ?? [])
         let plan = BuildPlan(manifest: manifest, lock: lock, baseLayers: image.layers, singleID: executor.singleID)
         let layerStore = store.layerStore()
@@ -66,7 +75,8 @@ struct EnvironmentBuilder {
         }
 
         output.heading("Building \(project.environmentName(manifest)) (\(plan.layers.count) layers)")
-        output.layer("base", Self.describe(lock.base), "ready")
+        // A bootstrap base that was just built has said so itself.
+        if baseWasLocal || lock.base.bootstrap == nil { output.layer("base", Self.describe(lock.base), baseState) }
         var lowers = image.layers
         var blobs: [LayerBlob.Stored] = []
         var built = 0

@@ -117,6 +117,8 @@ func layerReport(_ output: String) -> [String: String] {
 }
 
 private func stateWord(_ text: String) -> String {
-    for word in ["cached", "built by another devenv", "built in", "ready"] where text.contains(word) { return word == "built in" ? "built" : word }
+    for word in ["cached", "built by another devenv", "built in", "pulled in"] where text.contains(word) {
+        return word.hasSuffix(" in") ? String(word.dropLast(3)) : word
+    }
     return text.hasSuffix("running…") ? "running" : "?"
 }
