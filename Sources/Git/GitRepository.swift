@@ -13,17 +13,42 @@ public enum GitRepository {
     /// The working-tree root of the repository containing `path` (from any subfolder and from a
     /// linked worktree), or nil outside a repository. A bare repository has no working tree and
     /// counts as none.
+    ///
+    /// This walks up the way `git_repository_discover` does (stopping at a file system boundary,
+    /// as libgit2 does without GIT_REPOSITORY_OPEN_CROSS_FS) rather than calling it: every
+    /// `devenv run` asks, and `git_libgit2_init` alone costs several milliseconds of a start
+    /// that should cost few, because libgit2's mbedTLS backend parses the system's whole CA
+    /// bundle at init. libgit2 stays what clones and reads repositories.
     public static func discoverWorkingTree(from path: String) -> String? {
-        _ = initialized
-        var buffer = git_buf()
-        defer { git_buf_dispose(&buffer) }
-        guard git_repository_discover(&buffer, path, 0, nil) == 0, let found = buffer.ptr else { return nil }
-        var repo: OpaquePointer?
-        guard git_repository_open(&repo, found) == 0, let repo else { return nil }
-        defer { git_repository_free(repo) }
-        guard let workdir = git_repository_workdir(repo) else { return nil }
-        let root = String(cString: workdir)
-        return root.count > 1 && root.hasSuffix("/") ? String(root.dropLast()) : root
+        var directory = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
+        var info = stat()
+        guard stat(directory, &info) == 0 else { return nil }
+        let device = info.st_dev
+        while true {
+            if isWorkingTree(directory) { return directory }
+            guard directory != "/", let slash = directory.lastIndex(of: "/") else { return nil }
+            let parent = slash == directory.startIndex ? "/" : String(directory[..<slash])
+            guard stat(parent, &info) == 0, info.st_dev == device else { return nil }
+            directory = parent
+        }
+    }
+
+    /// `directory/.git` is a repository (a directory with HEAD and objects) or a linked
+    /// worktree's or submodule's pointer file (`gitdir: …`).
+    static func isWorkingTree(_ directory: String) -> Bool {
+        let dotGit = (directory == "/" ? "" : directory) + "/.git"
+        var info = stat()
+        guard lstat(dotGit, &info) == 0 else { return false }
+        switch info.st_mode & S_IFMT {
+        case S_IFDIR:
+            return access(dotGit + "/HEAD", F_OK) == 0 && access(dotGit + "/objects", F_OK) == 0
+        case S_IFREG:
+            guard let handle = FileHandle(forReadingAtPath: dotGit) else { return false }
+            defer { try? handle.close() }
+            return (try? handle.read(upToCount: 8)).map { String(decoding: $0, as: UTF8.self) == "gitdir: " } ?? false
+        default:
+            return false
+        }
     }
 
     /// libgit2's version, for `devenv doctor`.

@@ -26,6 +26,21 @@ import Testing
         #expect(GitRepository.discoverWorkingTree(from: base + "/linked") == base + "/linked")
     }
 
+    /// The walk agrees with git itself: a bare repository has no working tree, and a stray empty
+    /// `.git` folder is not a repository.
+    @Test func agreesWithGitOnBareRepositoriesAndStrayFolders() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("git-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        try FileManager.default.createDirectory(atPath: base + "/bare.git", withIntermediateDirectories: true)
+        try run(["init", "-q", "--bare"], in: base + "/bare.git")
+        #expect(GitRepository.discoverWorkingTree(from: base + "/bare.git") == nil)
+        try FileManager.default.createDirectory(atPath: base + "/stray/.git", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: base + "/stray/sub", withIntermediateDirectories: true)
+        #expect(GitRepository.discoverWorkingTree(from: base + "/stray/sub") == nil)
+        try run(["init", "-q"], in: base + "/stray/sub")
+        #expect(GitRepository.discoverWorkingTree(from: base + "/stray/sub") == base + "/stray/sub")
+    }
+
     @Test func outsideARepositoryThereIsNone() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("nogit-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
