@@ -29,8 +29,8 @@ struct BootstrapBase {
 
     var imageName: String { "bootstrap/\(suite)-\(key.prefix(13))" }
 
+    /// Bootstraps the base; callers look in the store first (`EnvironmentBuilder.localBase`).
     func ensure() async throws -> LocalImage {
-        if let image = try LocalImage.local(imageName, store: store, layout: layout) { return image }
         let release = String(suite.split(separator: ":").last ?? "")
         guard let mmdebstrap = Self.which("mmdebstrap") else {
             throw DevenvError.user("[base] bootstrap = \"\(suite)\" needs mmdebstrap, which is not installed\n  fix: apt-get install mmdebstrap (or use [base] image = \"\(suite)\")")

@@ -54,14 +54,7 @@ struct EnvironmentBuilder {
         }
 
         let baseStart = ContinuousClock.now
-        let baseWasLocal: Bool
-        if let bootstrap = lock.base.bootstrap {
-            let base = BootstrapBase(suite: bootstrap, mirror: lock.base.mirror ?? Manifest.defaultMirror, store: store, layout: layout, output: output)
-            baseWasLocal = try LocalImage.local(base.imageName, store: store, layout: layout) != nil
-        } else {
-            baseWasLocal = try lock.base.digest.flatMap { try? Digest($0) }.map { try LocalImage.local(digest: $0, store: store, layout: layout) != nil } ?? false
-        }
-        let image = try await Self.baseImage(lock.base, store: store, layout: layout, output: output)
+        let (image, baseWasLocal) = try await Self.baseImage(lock.base, store: store, layout: layout, output: output)
         let baseState = baseWasLocal ? "cached" : "pulled in \(Terminal.seconds(ContinuousClock.now - baseStart))"
         let executor = StepExecutor(store: store, layout: layout, output: output, imageEnvironment: image.config.config?.Env ?? [])
         let plan = BuildPlan(manifest: manifest, lock: lock, baseLayers: image.layers, singleID: executor.singleID)
@@ -104,18 +97,28 @@ struct EnvironmentBuilder {
                            pathPrefix: plan.pathPrefix, built: built)
     }
 
-    /// The locked base, from the store when it has it (no network), else pulled by digest.
-    static func baseImage(_ base: Lock.Base, store: StoreLocation, layout: LayerLayout, output: BuildOutput) async throws -> LocalImage {
+    /// The locked base, from the store when it has it (no network), else pulled by digest or
+    /// bootstrapped; and whether the store had it.
+    static func baseImage(_ base: Lock.Base, store: StoreLocation, layout: LayerLayout, output: BuildOutput) async throws -> (LocalImage, Bool) {
+        if let local = try localBase(base, store: store, layout: layout) { return (local, true) }
         if let bootstrap = base.bootstrap {
-            return try await BootstrapBase(suite: bootstrap, mirror: base.mirror ?? Manifest.defaultMirror, store: store, layout: layout,
-                                           output: output).ensure()
+            return (try await BootstrapBase(suite: bootstrap, mirror: base.mirror ?? Manifest.defaultMirror, store: store, layout: layout,
+                                            output: output).ensure(), false)
         }
-        guard let name = base.image, let digestText = base.digest, let digest = try? Digest(digestText) else {
+        guard let name = base.image, let digest = base.digest.flatMap({ try? Digest($0) }) else {
             throw DevenvError.user("the lock names no base image digest\n  fix: run `devenv lock --update`")
         }
-        if let local = try LocalImage.local(digest: digest, store: store, layout: layout) { return local }
-        let ref = try Reference(parsing: name).pinned(to: digest)
-        return try await LocalImage.ensure(ref, store: store, quiet: output.quiet, layout: layout)
+        return (try await LocalImage.ensure(try Reference(parsing: name).pinned(to: digest), store: store, quiet: output.quiet, layout: layout), false)
+    }
+
+    /// The locked base when the store has it ready, else nil; reads only the store.
+    static func localBase(_ base: Lock.Base, store: StoreLocation, layout: LayerLayout) throws -> LocalImage? {
+        if let bootstrap = base.bootstrap {
+            let name = BootstrapBase(suite: bootstrap, mirror: base.mirror ?? Manifest.defaultMirror, store: store, layout: layout,
+                                     output: BuildOutput(quiet: true, verbose: false)).imageName
+            return try LocalImage.local(name, store: store, layout: layout)
+        }
+        return try base.digest.flatMap { try? Digest($0) }.flatMap { try LocalImage.local(digest: $0, store: store, layout: layout) }
     }
 
     static func describe(_ base: Lock.Base) -> String {

@@ -18,7 +18,7 @@ struct LockResolver {
         let fresh = update ? Lock.Freshness(base: false, apt: false, pip: false) : previous?.freshness(for: manifest)
             ?? Lock.Freshness(base: false, apt: false, pip: false)
         let base = try await resolveBase(manifest, previous: fresh.base ? previous?.base : nil)
-        let image = try await EnvironmentBuilder.baseImage(base, store: store, layout: layout, output: output)
+        let (image, _) = try await EnvironmentBuilder.baseImage(base, store: store, layout: layout, output: output)
         let executor = StepExecutor(store: store, layout: layout, output: output, imageEnvironment: image.config.config?.Env ?? [])
 
         var lock = Lock(base: base)

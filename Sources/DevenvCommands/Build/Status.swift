@@ -90,14 +90,7 @@ struct Status: AsyncParsableCommand {
         let differences = lock.differences(from: manifest)
         report.lock = Report.LockState(path: project.lockPath, state: differences.isEmpty ? "fresh" : "stale", differences: differences)
         let layout = LayerLayout.forInvoker(asRoot: false)
-        let image: LocalImage?
-        if let bootstrap = lock.base.bootstrap {
-            let base = BootstrapBase(suite: bootstrap, mirror: lock.base.mirror ?? Manifest.defaultMirror, store: store, layout: layout,
-                                     output: BuildOutput(quiet: true, verbose: false))
-            image = try LocalImage.local(base.imageName, store: store, layout: layout)
-        } else {
-            image = try lock.base.digest.flatMap { try? Digest($0) }.flatMap { try LocalImage.local(digest: $0, store: store, layout: layout) }
-        }
+        let image = try EnvironmentBuilder.localBase(lock.base, store: store, layout: layout)
         report.base = Report.BaseState(image: lock.base.image, bootstrap: lock.base.bootstrap, digest: lock.base.digest,
                                        state: image == nil ? "missing" : "unpacked")
         if let image {
