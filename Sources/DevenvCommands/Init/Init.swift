@@ -85,7 +85,7 @@ struct Init: ParsableCommand {
                 ["name": template.name, "description": template.description, "check": template.check,
                  "files": template.files.map(\.path), "default": template.name == Template.defaultName]
             }
-            let data = try JSONSerialization.data(withJSONObject: entries, options: [.prettyPrinted, .sortedKeys])
+            let data = try JSONSerialization.data(withJSONObject: entries, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
             Terminal.out(String(decoding: data, as: UTF8.self))
             return
         }
