@@ -123,7 +123,8 @@ struct Status: AsyncParsableCommand {
         }
         if let base = report.base {
             let name = base.image.map { "\($0)@\(base.digest.map { String($0.dropFirst(7).prefix(12)) } ?? "?")" } ?? base.bootstrap.map { "bootstrap \($0)" } ?? "?"
-            Terminal.out("Base      \(name): \(base.state == "unpacked" ? "pulled" : "not pulled")")
+            let verb = base.bootstrap == nil ? "pulled" : "built"
+            Terminal.out("Base      \(name): \(base.state == "unpacked" ? verb : "not \(verb)")")
         }
         for layer in report.layers {
             let title = layer.step.padding(toLength: max(layer.step.count, 12), withPad: " ", startingAt: 0)
