@@ -44,12 +44,11 @@ struct UnpackLayer: ParsableCommand {
     /// throws the child's message as the in-process unpack would throw its `LayerError`.
     static func inUserNamespace(archive: String, into: String, lowers: [String], publishAs destination: String,
                                 mapping: IDMapping, describe: (String) -> DevenvError) throws -> UnpackSummary {
-        var arguments = [try executable(), "unpack-layer", "--archive", archive, "--into", into, "--publish-as", destination]
+        var arguments = [try HelperCommand.executable(), "unpack-layer", "--archive", archive, "--into", into, "--publish-as", destination]
         for lower in lowers { arguments += ["--lower", lower] }
-        let environment = ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }
         let result: UserNamespaceProcess.Result
         do {
-            result = try UserNamespaceProcess.run(arguments, environment: environment, mapping: mapping)
+            result = try UserNamespaceProcess.run(arguments, environment: HelperCommand.environment, mapping: mapping)
         } catch {
             throw DevenvError.internal("cannot unpack layers with the id mapping of the sandbox: \(error)")
         }
@@ -62,16 +61,5 @@ struct UnpackLayer: ParsableCommand {
         } catch {
             throw DevenvError.internal("unpack-layer printed no summary: \(output)")
         }
-    }
-
-    /// This devenv binary, resolved now: the child runs in the same mount namespace, but
-    /// /proc/self/exe would be its own by then.
-    private static func executable() throws -> String {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard length > 0 else {
-            throw DevenvError.internal("cannot find the devenv binary: readlink /proc/self/exe: \(String(cString: strerror(errno)))")
-        }
-        return String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
