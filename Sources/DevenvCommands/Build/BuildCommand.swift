@@ -7,16 +7,16 @@ struct BuildCommand: AsyncParsableCommand {
         commandName: "build",
         abstract: "Make every layer of the project's environment exist locally.",
         discussion: """
-            Pulls the locked base image, then builds each step as a cached layer: apt packages,
-            pip requirements (a venv at /opt/devenv/venv, first on PATH), each [[setup]] step in
-            order. A layer's key covers its parent, its command and its lock entries, so changing
-            one pip pin rebuilds the pip layer and those above it, never the base or apt layers.
-            Writes .devenv/devenv.lock first when there is none; a stale lock is an error (run
+            Pulls the locked base image, then builds each step as a cached layer: apt packages, \
+            pip requirements (a venv at /opt/devenv/venv, first on PATH), each [[setup]] step in \
+            order. A layer's key covers its parent, its command and its lock entries, so changing \
+            one pip pin rebuilds the pip layer and those above it, never the base or apt layers. \
+            Writes .devenv/devenv.lock first when there is none; a stale lock is an error (run \
             `devenv lock`). `enter` and `run` build first when needed.
 
             Examples:
               devenv build
-              devenv build -q            only errors (a failing step still shows its last lines)
+              devenv build -q            errors only (a failing step shows its end)
               devenv build --no-cache    run every step again
             """
     )

@@ -12,11 +12,11 @@ struct Gc: AsyncParsableCommand {
         commandName: "gc",
         abstract: "Delete blobs, layers and scratch files nothing references, and report the space freed.",
         discussion: """
-            Kept: every image in the store's index (pulled images, and each project's built
-            environment `env/…`) with its blobs and unpacked layers. An environment whose project
-            directory or manifest is gone is dropped from the index first (its home directory in
-            envs/ stays). Also removed: scratch left under tmp/ by killed runs. Waits for builds
-            in progress; anything written in the last --grace seconds (10 minutes) is left alone,
+            Kept: every image in the store's index (pulled images, and each project's built \
+            environment `env/…`) with its blobs and unpacked layers. An environment whose project \
+            directory or manifest is gone is dropped from the index first (its home directory in \
+            envs/ stays). Also removed: scratch left under tmp/ by killed runs. Waits for builds \
+            in progress; anything written in the last --grace seconds (10 minutes) is left alone, \
             so a pull running at the same time is never cut short.
 
             Examples:

@@ -9,18 +9,18 @@ struct LockCommand: AsyncParsableCommand {
         commandName: "lock",
         abstract: "Resolve .devenv/devenv.toml into .devenv/devenv.lock.",
         discussion: """
-            The lock pins the base image's digest, the exact version of every apt package the
-            requests install (the whole closure, resolved by apt inside the base image), and every
-            pip distribution with its sha256 hashes (resolved by pip inside the environment).
+            The lock pins the base image's digest, the exact version of every apt package the \
+            requests install (the whole closure, resolved by apt inside the base image), and every \
+            pip distribution with its sha256 hashes (resolved by pip inside the environment). \
             Commit it: `devenv build` installs exactly what it says on every machine.
 
-            Without options only what the manifest changed is resolved again; the rest of the lock
+            Without options only what the manifest changed is resolved again; the rest of the lock \
             is kept. Same inputs give the same bytes.
 
             Examples:
               devenv lock              resolve what changed
-              devenv lock --update     resolve everything again (newer packages, moved tags)
-              devenv lock --check      in CI: exit 1 and say what differs when the lock is stale
+              devenv lock --update     resolve everything again (new versions, moved tags)
+              devenv lock --check      for CI: exit 1 and list the differences if stale
             """
     )
 

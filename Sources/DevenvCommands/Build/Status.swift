@@ -9,8 +9,8 @@ struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show the project's manifest, whether its lock is up to date, and which layers are built.",
         discussion: """
-            Reads only local files and the store: no network, nothing is built or changed.
-            Exits 0 when the environment is ready to enter, 1 when it needs `devenv lock` or
+            Reads only local files and the store: no network, nothing is built or changed. \
+            Exits 0 when the environment is ready to enter, 1 when it needs `devenv lock` or \
             `devenv build` (or the manifest has an error).
 
             Examples:
