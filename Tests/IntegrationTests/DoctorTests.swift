@@ -85,6 +85,13 @@ import Testing
         #expect(status(invalidReport.checks, "manifest") == "fail")
         #expect((invalidReport.checks["manifest"]?["detail"] as? String)?.contains("unknown key \"imgae\"") == true, "\(invalidReport.checks["manifest"] ?? [:])")
 
+        let missingMount = try doctor("[base]\nimage = \"debian\"\n[mounts]\n\"/devenv-absent-mount\" = \"ro\"\n")
+        #expect(missingMount.status == 1)
+        let missingMountReport = try report(missingMount)
+        #expect((missingMountReport.checks["manifest"]?["detail"] as? String)?.contains("devenv.toml:4:1: mount \"/devenv-absent-mount\"") == true,
+                "\(missingMountReport.checks["manifest"] ?? [:])")
+        #expect(missingMountReport.checks["manifest"]?["fix"] as? String == "create it, or remove the line from [mounts]")
+
         let bootstrap = try report(try doctor("[base]\nbootstrap = \"debian:bookworm\"\n"))
         #expect(status(bootstrap.checks, "helper tools") == "ok", "\(bootstrap.checks["helper tools"] ?? [:])")
         #expect(status(bootstrap.checks, "registry") == "skip")

@@ -251,6 +251,13 @@ struct HostChecks {
         } catch {
             return [.fail("manifest", "cannot read \(path): \(error.localizedDescription)", fix: "check the file's permissions")]
         }
+        // run and enter refuse a [mounts] entry whose host path is missing: say so here first.
+        do { _ = try ManifestRunner.binds(manifest, project: root) } catch let error as DevenvError {
+            let parts = error.description.components(separatedBy: "\n  fix: ")
+            return [.fail("manifest", parts[0], fix: parts.count > 1 ? parts[1] : "correct [mounts]")]
+        } catch {
+            return [.fail("manifest", "\(error)", fix: "correct [mounts]")]
+        }
         switch manifest.base {
         case .bootstrap(let suite, let mirror):
             return [.ok("manifest", "\(path): base bootstrapped from \(suite) (\(mirror))"), bootstrapTool(),
