@@ -80,6 +80,13 @@ import Testing
         let bad = try initialize(["--force", "--base", "Not A Ref"])
         #expect(bad.status == 1)
         #expect(bad.stderr.contains("invalid image reference"), "\(bad.stderr)")
+        // Without a registry: the same template on a base bootstrapped from the Debian mirror.
+        let bootstrapped = try initialize(["--force", "--template", "postgres", "--bootstrap", "debian:bookworm"])
+        #expect(bootstrapped.status == 0, "\(bootstrapped.output)")
+        #expect(try read(".devenv/devenv.toml") == Self.template("postgres", "devenv.toml")
+            .replacingOccurrences(of: "image = \"debian:bookworm\"", with: "bootstrap = \"debian:bookworm\""))
+        #expect(try initialize(["--force", "--bootstrap", "bookworm"]).status == 2)
+        #expect(try initialize(["--force", "--bootstrap", "debian:bookworm", "--base", mirror]).status == 2)
     }
 
     @Test func dashCNamesTheProjectAndOutsideARepositoryTheDirectoryIsIt() throws {

@@ -17,6 +17,7 @@ struct Init: ParsableCommand {
               devenv init                          # the minimal template
               devenv init --template python
               devenv init --template postgres --base registry.example.com/mirror/debian:bookworm
+              devenv init --template c --bootstrap debian:bookworm   # no registry: mmdebstrap
               devenv init --list
               devenv init --list --json
             """
@@ -39,8 +40,24 @@ struct Init: ParsableCommand {
     @Option(help: ArgumentHelp("Use this base image instead of the template's (e.g. your registry's mirror of debian:bookworm).", valueName: "ref"))
     var base: String?
 
+    @Option(help: ArgumentHelp("Build the base from the Debian mirror with mmdebstrap instead of pulling an image, for machines that reach no registry.", valueName: "debian:suite"))
+    var bootstrap: String?
+
     func validate() throws {
         if json, !list { throw ValidationError("--json goes with --list") }
+        if base != nil, bootstrap != nil { throw ValidationError("--base and --bootstrap cannot be used together") }
+        if let bootstrap {
+            let parts = bootstrap.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count == 2, parts[0] == "debian", !parts[1].isEmpty, parts[1].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
+                throw ValidationError("--bootstrap takes debian:SUITE, e.g. debian:bookworm")
+            }
+        }
+    }
+
+    /// The `[base]` line replacing the template's, if asked for.
+    private var baseLine: String? {
+        if let base { return "image = \"\(base)\"" }
+        return bootstrap.map { "bootstrap = \"\($0)\"" }
     }
 
     func run() throws {
@@ -57,8 +74,9 @@ struct Init: ParsableCommand {
         }
 
         var report: [String] = []
-        try write(chosen.manifest(baseImage: base), to: manifestPath, mode: 0o644)
-        report.append("\(existed ? "overwrote" : "wrote") .devenv/devenv.toml (template \(chosen.name)\(base.map { ", base \($0)" } ?? ""))")
+        try write(chosen.manifest(base: baseLine), to: manifestPath, mode: 0o644)
+        let baseNote = base.map { ", base \($0)" } ?? bootstrap.map { ", base bootstrapped from \($0)" } ?? ""
+        report.append("\(existed ? "overwrote" : "wrote") .devenv/devenv.toml (template \(chosen.name)\(baseNote))")
         for file in chosen.files {
             let path = project + "/" + file.path
             if FileManager.default.fileExists(atPath: path) {

@@ -31,8 +31,10 @@ struct Template: Sendable {
 
     /// The manifest with `[base] image` set to `image`: for teams whose images come from their
     /// own registry mirror. Comments and everything else stay as the template has them.
-    func manifest(baseImage image: String?) -> String {
-        guard let image else { return manifest }
+    /// The template's manifest with its `[base] image = …` line replaced by `base` (a whole
+    /// line: `image = "…"` or `bootstrap = "…"`), when given.
+    func manifest(base: String?) -> String {
+        guard let base else { return manifest }
         var section = ""
         var replaced = false
         let lines = manifest.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
@@ -41,7 +43,7 @@ struct Template: Sendable {
             guard !replaced, section == "[base]", trimmed.hasPrefix("image"),
                   trimmed.dropFirst(5).trimmingCharacters(in: .whitespaces).hasPrefix("=") else { return String(line) }
             replaced = true
-            return "image = \"\(image)\""
+            return base
         }
         return lines.joined(separator: "\n")
     }
