@@ -22,6 +22,10 @@ public final class RegistryClient: Sendable {
         // layer on a slow link may take long and still be progressing.
         config.timeout = .init(connect: .seconds(15), read: .seconds(60))
         config.decompression = .disabled
+        // Our own retries (`retrying`: 5 attempts, 0.5–4 s apart) cover flaky connections; the
+        // pool's would retry a refused connection until the connect timeout, on every attempt,
+        // so an unreachable registry took 80 s to report.
+        config.connectionPool.retryConnectionEstablishment = false
         self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
         self.credentials = credentials
         self.insecureHosts = Set(insecureHosts)
@@ -149,6 +153,10 @@ public final class RegistryClient: Sendable {
 
     static func describe(_ error: any Error) -> String {
         if let http = error as? HTTPClientError { return "\(http)" }
+        // NIO's socket errors read "connection reset (error set): Connection refused) (errno: 111)".
+        if let io = error as? IOError {
+            return "\(String(cString: strerror(io.errnoCode))) (is the registry running, and is the host and port right?)"
+        }
         return "\(error)"
     }
 }
