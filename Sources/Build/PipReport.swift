@@ -48,25 +48,9 @@ public enum PipReport {
             guard let sha256 else {
                 throw Failure(description: "pip would install \(item.metadata.name) from \(item.download_info.url), which has no sha256 hash (a VCS or directory requirement cannot be locked); use a released version from PyPI")
             }
-            distributions.append(Lock.PipDistribution(name: normalized(item.metadata.name), version: item.metadata.version, sha256: [sha256]))
+            distributions.append(Lock.PipDistribution(name: Lock.normalizedPipName(item.metadata.name), version: item.metadata.version, sha256: [sha256]))
         }
         distributions.sort { $0.name < $1.name }
         return (distributions, report.environment?.python_full_version ?? "unknown")
-    }
-
-    /// PEP 503 normalisation: lowercase, runs of -_. become one -.
-    public static func normalized(_ name: String) -> String {
-        var result = ""
-        var pendingDash = false
-        for character in name.lowercased() {
-            if "-_.".contains(character) {
-                pendingDash = true
-                continue
-            }
-            if pendingDash, !result.isEmpty { result.append("-") }
-            pendingDash = false
-            result.append(character)
-        }
-        return result
     }
 }

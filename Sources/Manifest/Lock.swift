@@ -127,7 +127,7 @@ public struct Lock: Sendable, Equatable, Codable {
 
     /// PEP 503: lowercase, runs of `-`, `_` and `.` as one `-`, so "Django" and "django" and
     /// "zope.interface" and "zope-interface" are the same project.
-    static func normalizedPipName(_ name: some StringProtocol) -> String {
+    public static func normalizedPipName(_ name: some StringProtocol) -> String {
         var result = ""
         var inSeparatorRun = false
         for character in name.lowercased() {

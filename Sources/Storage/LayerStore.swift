@@ -75,7 +75,10 @@ public final class LayerStore: Sendable {
     }
 
     /// Disk usage of a layer directory in bytes (allocated blocks, hard links counted once).
-    public func diskUsage(_ key: String) -> Int64 {
+    public func diskUsage(_ key: String) -> Int64 { Self.diskUsage(path: directory(for: key)) }
+
+    /// Disk usage of any tree in bytes, symlinks not followed, hard links counted once.
+    public static func diskUsage(path: String) -> Int64 {
         var seen = Set<UInt64>()
         var total: Int64 = 0
         func walk(_ path: String) {
@@ -87,7 +90,7 @@ public final class LayerStore: Sendable {
                 for name in names { walk(path + "/" + name) }
             }
         }
-        walk(directory(for: key))
+        walk(path)
         return total
     }
 }

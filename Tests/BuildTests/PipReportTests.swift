@@ -31,6 +31,6 @@ import Testing
 }
 
 @Test func namesAreNormalizedAsPEP503Says() {
-    #expect(PipReport.normalized("Foo.Bar__baz-") == "foo-bar-baz")
-    #expect(PipReport.normalized("zope.interface") == "zope-interface")
+    #expect(Lock.normalizedPipName("Foo.Bar__baz") == "foo-bar-baz")
+    #expect(Lock.normalizedPipName("zope.interface") == "zope-interface")
 }

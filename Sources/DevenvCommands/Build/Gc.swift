@@ -89,7 +89,7 @@ struct Gc: AsyncParsableCommand {
             let path = store.tmp + "/" + name
             if !isRecent(path, now: now) {
                 removedScratch.append(path)
-                freedBytes += Self.diskUsage(path)
+                freedBytes += LayerStore.diskUsage(path: path)
             }
         }
 
@@ -119,15 +119,5 @@ struct Gc: AsyncParsableCommand {
         var info = stat()
         guard lstat(path, &info) == 0 else { return true }
         return now - TimeInterval(info.st_ctim.tv_sec) < TimeInterval(grace)
-    }
-
-    static func diskUsage(_ path: String) -> Int64 {
-        var info = stat()
-        guard lstat(path, &info) == 0 else { return 0 }
-        var total = Int64(info.st_blocks) * 512
-        if (info.st_mode & S_IFMT) == S_IFDIR {
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] { total += diskUsage(path + "/" + name) }
-        }
-        return total
     }
 }

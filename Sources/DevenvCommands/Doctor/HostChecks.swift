@@ -269,9 +269,7 @@ struct HostChecks {
     }
 
     func bootstrapTool() -> DoctorCheck {
-        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
-            .map { String($0) + "/mmdebstrap" }.first { access($0, X_OK) == 0 }
-        guard let path else {
+        guard let path = BootstrapBase.which("mmdebstrap") else {
             return .fail("helper tools", "the manifest's [base] bootstrap needs mmdebstrap, which is not installed", fix: "apt-get install mmdebstrap")
         }
         return .ok("helper tools", "mmdebstrap: \(path)")
