@@ -1,4 +1,5 @@
 import CGit2
+import CLaunch
 import Foundation
 
 /// The one place devenv talks to libgit2. Everything libgit2 hands back is copied into Swift
@@ -18,37 +19,11 @@ public enum GitRepository {
     /// as libgit2 does without GIT_REPOSITORY_OPEN_CROSS_FS) rather than calling it: every
     /// `devenv run` asks, and `git_libgit2_init` alone costs several milliseconds of a start
     /// that should cost few, because libgit2's mbedTLS backend parses the system's whole CA
-    /// bundle at init. libgit2 stays what clones and reads repositories.
+    /// bundle at init. The walk is CLaunch's, so the fast-start launcher finds the same project.
     public static func discoverWorkingTree(from path: String) -> String? {
-        var directory = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
-        var info = stat()
-        guard stat(directory, &info) == 0 else { return nil }
-        let device = info.st_dev
-        while true {
-            if isWorkingTree(directory) { return directory }
-            guard directory != "/", let slash = directory.lastIndex(of: "/") else { return nil }
-            let parent = slash == directory.startIndex ? "/" : String(directory[..<slash])
-            guard stat(parent, &info) == 0, info.st_dev == device else { return nil }
-            directory = parent
-        }
-    }
-
-    /// `directory/.git` is a repository (a directory with HEAD and objects) or a linked
-    /// worktree's or submodule's pointer file (`gitdir: …`).
-    static func isWorkingTree(_ directory: String) -> Bool {
-        let dotGit = (directory == "/" ? "" : directory) + "/.git"
-        var info = stat()
-        guard lstat(dotGit, &info) == 0 else { return false }
-        switch info.st_mode & S_IFMT {
-        case S_IFDIR:
-            return access(dotGit + "/HEAD", F_OK) == 0 && access(dotGit + "/objects", F_OK) == 0
-        case S_IFREG:
-            guard let handle = FileHandle(forReadingAtPath: dotGit) else { return false }
-            defer { try? handle.close() }
-            return (try? handle.read(upToCount: 8)).map { String(decoding: $0, as: UTF8.self) == "gitdir: " } ?? false
-        default:
-            return false
-        }
+        var found = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard claunch_discover_work_tree(path, &found, found.count) == 1 else { return nil }
+        return String(decoding: found.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// libgit2's version, for `devenv doctor`.

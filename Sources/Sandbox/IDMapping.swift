@@ -145,7 +145,7 @@ public struct IDMapping: Sendable, Equatable {
 
     /// newuidmap or newgidmap from the usual places (not $PATH: they must be the setuid ones
     /// the system installed).
-    static func helper(_ name: String) -> String {
+    public static func helper(_ name: String) -> String {
         helperDirectories.map { $0 + "/" + name }.first { access($0, X_OK) == 0 } ?? "/usr/bin/" + name
     }
 

@@ -5,8 +5,10 @@ import Glibc
 /// writes its id maps, and waits for the command.
 public enum Sandbox {
     /// Runs the command and returns its exit status (128+N when signal N killed it). Throws when
-    /// the sandbox could not be built or the command not executed.
-    public static func run(_ spec: SandboxSpec) throws(SandboxError) -> Int32 {
+    /// the sandbox could not be built or the command not executed. With a `record`, first
+    /// leaves the config for the launcher's next fast start; a sandbox that fails to start
+    /// takes its record with it.
+    public static func run(_ spec: SandboxSpec, record: LaunchRecord? = nil) throws(SandboxError) -> Int32 {
         if let problem = spec.problem { throw SandboxError(.setup, problem) }
         let filter = try spec.seccomp?.compile()
         // Only a process in the terminal's foreground may hand the terminal on, and take it back;
@@ -17,19 +19,28 @@ public enum Sandbox {
         var error = [CChar](repeating: 0, count: 1024)
         let arena = CArena()
         var config = makeConfig(spec, filter: filter, foreground: spec.foreground && ownsTerminal, arena: arena)
+        // A record that cannot be written only means no fast start next time.
+        let recorded = record.map { (try? $0.write(config: config, spec: spec, arena: arena)) ?? false } ?? false
+        let forget = { if recorded, let record { unlink(record.path) } }
         let spawned = withExtendedLifetime(arena) { csandbox_spawn(&config, &process, &error, error.count) }
-        guard spawned == 0 else { throw SandboxError(.host, message(error)) }
+        guard spawned == 0 else {
+            forget()
+            throw SandboxError(.host, message(error))
+        }
 
         do {
             try spec.identity.apply(to: process.pid)
         } catch {
             csandbox_abort(&process)
+            forget()
             throw error
         }
         var failedErrno: Int32 = 0
         let failure = csandbox_start(&process, &error, error.count, &failedErrno)
         if failure != 0 {
             let code: SandboxError.Code = failure == Int32(CSANDBOX_EXEC.rawValue) ? .exec : .setup
+            // A command that is not there is the caller's mistake; the sandbox itself was fine.
+            if code == .setup { forget() }
             throw SandboxError(code, message(error), errno: failedErrno)
         }
         return csandbox_wait(&process, ownsTerminal ? 1 : 0)
@@ -39,7 +50,7 @@ public enum Sandbox {
         String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    private static func makeConfig(_ spec: SandboxSpec, filter: [UInt8]?, foreground: Bool, arena: CArena) -> csandbox_config {
+    static func makeConfig(_ spec: SandboxSpec, filter: [UInt8]?, foreground: Bool, arena: CArena) -> csandbox_config {
         var config = csandbox_config()
         config.argv = UnsafePointer(arena.stringArray(spec.command))
         config.envp = UnsafePointer(arena.stringArray(spec.environment))

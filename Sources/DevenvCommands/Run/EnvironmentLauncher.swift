@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLaunch
 import Foundation
 import Git
 import Manifest
@@ -13,6 +14,10 @@ struct EnvironmentLauncher {
 
     /// Runs `command` (nil: the image's shell) and returns its exit status.
     func run(command: [String]?) async throws -> Int32 {
+        let started = LaunchRecord.startingNow()
+        let requestedRecord = LaunchRecord.requested(environment: ProcessInfo.processInfo.environment)
+        unsetenv(CLAUNCH_RECORD_VARIABLE)
+        unsetenv(CLAUNCH_KEY_VARIABLE)
         try global.enterDirectory()
         let project = try Project.discover()
         let user = HostUser.current()
@@ -63,22 +68,44 @@ struct EnvironmentLauncher {
         session.asRoot = options.asRoot
         session.command = command
         session.network = options.networkMode ?? manifest.map { $0.network == .none ? .none : .host } ?? .host
+        var notes: [String] = []
         if let manifest {
             session.shell = manifest.shell.command
             session.hostname = manifest.shell.hostname
             if case .path(let path) = manifest.shell.workdir { session.projectMountPoint = path }
             if manifest.seccomp == .unconfined {
                 session.seccomp = nil
-                Terminal.note("devenv: note: [security] seccomp = \"unconfined\": the sandbox runs without a seccomp filter")
+                notes.append("devenv: note: [security] seccomp = \"unconfined\": the sandbox runs without a seccomp filter")
             }
         }
+        for note in notes { Terminal.note(note) }
         session.hostResolvConf = try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)
         session.hostHosts = try? String(contentsOfFile: "/etc/hosts", encoding: .utf8)
 
         var spec = session.spec()
         spec.binds += mounts
+        var record: LaunchRecord?
+        if let requestedRecord,
+           requestedRecord.fields == [command == nil ? "enter" : "run", store.root, project.directory, options.image ?? "",
+                                      "root=\(options.asRoot ? 1 : 0) network=\(options.network ?? "") quiet=\(global.quiet ? 1 : 0)"],
+           let corePath = try? DevenvProcess.executable() {
+            var inputs = LaunchRecord(path: requestedRecord.path, key: requestedRecord.key, corePath: corePath,
+                                      projectDirectory: project.directory, mountPoint: session.projectMountPoint ?? project.directory,
+                                      notAfter: started)
+            inputs.notes = notes
+            inputs.variables = ["PATH"] + EnvironmentSession.passedThrough
+            inputs.checks = [.content(corePath)]
+                + (manifest == nil ? [.content(store.oci + "/index.json")] : [.content(project.manifestPath), .content(project.lockPath)])
+                + layers.map { .identity(store.layers + "/" + $0) }
+                + mounts.map { .identity($0.source) }
+                + [.directory(home), .directory(store.layers + "/" + SandboxSpec.scratchName)]
+                + ["/etc/passwd", "/etc/group", "/etc/subuid", "/etc/subgid", "/etc/resolv.conf", "/etc/hosts",
+                   IDMapping.helper("newuidmap"), IDMapping.helper("newgidmap")].map { .content($0) }
+                + (identity.mode == .single && !global.quiet ? [.content(store.envs + "/" + Self.singleIDNote)] : [])
+            record = inputs
+        }
         do {
-            return try Sandbox.run(spec)
+            return try Sandbox.run(spec, record: record)
         } catch let error where error.code == .exec {
             Terminal.note("devenv: error: \(error.message)")
             return error.errno == ENOENT ? 127 : 126
@@ -87,9 +114,12 @@ struct EnvironmentLauncher {
         }
     }
 
+    /// The marker in `envs/` that the single-id note was shown.
+    static let singleIDNote = ".single-id-mapping-noted"
+
     /// On a machine without /etc/subuid ranges for the user, say once per store what that means.
     private func noteSingleIDMappingOnce(_ store: StoreLocation, user: HostUser) {
-        let marker = store.envs + "/.single-id-mapping-noted"
+        let marker = store.envs + "/" + Self.singleIDNote
         guard !FileManager.default.fileExists(atPath: marker) else { return }
         Terminal.note("""
             devenv: note: no subordinate ids for \(user.name) in /etc/subuid and /etc/subgid (or no newuidmap): \

@@ -1,0 +1,106 @@
+import CLaunch
+import CSandbox
+import Glibc
+
+/// What a full start of `run`/`enter` leaves for the next one: the sandbox config as C reads it,
+/// and every input it was computed from, so that the `devenv` launcher can start the same
+/// sandbox without devenv-core while none of them changed (CLaunch/claunch.h).
+public struct LaunchRecord: Sendable {
+    /// How an input is compared at the next start.
+    public enum Check: Sendable, Equatable {
+        /// Same file, same contents (inode, size, mode, times), or still absent.
+        case content(String)
+        /// Same inode, or still absent: immutable things such as layer directories.
+        case identity(String)
+        /// A directory is there.
+        case directory(String)
+    }
+
+    /// Where the launcher looks for it, and its description of the invocation
+    /// ("devenv-launch 1\nverb\nstore\nproject\nimage\nflags").
+    public var path: String
+    public var key: String
+    /// The devenv-core binary (itself checked as content: a new devenv recomputes).
+    public var corePath: String
+    public var projectDirectory: String
+    /// Where the project is inside.
+    public var mountPoint: String
+    /// Lines printed on stderr before every start (a note the full start prints each time).
+    public var notes: [String] = []
+    public var checks: [Check] = []
+    /// The caller's variables the config was computed from.
+    public var variables: [String] = []
+    /// Inputs changed at or after this instant may have changed after devenv read them.
+    public var notAfter: timespec
+
+    public init(path: String, key: String, corePath: String, projectDirectory: String, mountPoint: String, notAfter: timespec) {
+        self.path = path
+        self.key = key
+        self.corePath = corePath
+        self.projectDirectory = projectDirectory
+        self.mountPoint = mountPoint
+        self.notAfter = notAfter
+    }
+
+    /// The invocation the launcher asked a record for (its `DEVENV_LAUNCH_*` variables), as
+    /// (record path, key fields: verb, store, project, image, flags); nil when it did not ask.
+    public static func requested(environment: [String: String]) -> (path: String, key: String, fields: [String])? {
+        guard let path = environment[CLAUNCH_RECORD_VARIABLE], let key = environment[CLAUNCH_KEY_VARIABLE],
+              path.hasPrefix("/") else { return nil }
+        let fields = key.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard fields.count == 6 else { return nil }
+        return (path, key, Array(fields.dropFirst()))
+    }
+
+    /// The instant to pass as `notAfter`: now, less a second for file systems whose timestamps
+    /// lag the clock (a change right after devenv read a file may be stamped before "now").
+    public static func startingNow() -> timespec {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        now.tv_sec -= 1
+        return now
+    }
+
+    /// Writes the record for `config`; false when skipped (an input changed too recently).
+    func write(config: csandbox_config, spec: SandboxSpec, arena: CArena) throws(SandboxError) -> Bool {
+        var config = config
+        config.argv = UnsafePointer(arena.stringArray(spec.command))
+        var input = claunch_record_input()
+        input.key = arena.string(key)
+        input.core_path = arena.string(corePath)
+        input.project_dir = arena.string(projectDirectory)
+        input.mount_point = arena.string(mountPoint)
+        input.foreground = spec.foreground ? 1 : 0
+        input.notes = arena.string(notes.joined(separator: "\n"))
+        let paths = checks.map { check -> (String, claunch_check_kind) in
+            switch check {
+            case .content(let path): (path, CLAUNCH_CONTENT)
+            case .identity(let path): (path, CLAUNCH_IDENTITY)
+            case .directory(let path): (path, CLAUNCH_DIRECTORY)
+            }
+        }
+        input.check_paths = UnsafePointer(arena.pointerArray(paths.map(\.0)))
+        input.check_kinds = UnsafePointer(arena.array(paths.map { Int32($0.1.rawValue) }))
+        input.check_count = paths.count
+        input.variables = UnsafePointer(arena.pointerArray(variables))
+        input.variable_count = variables.count
+        let identity = spec.identity
+        let mode: claunch_id_mode = switch identity.mode {
+        case .root: CLAUNCH_ID_ROOT
+        case .single: CLAUNCH_ID_SINGLE
+        case .subordinate: CLAUNCH_ID_SUBORDINATE
+        }
+        input.id_mode = Int32(mode.rawValue)
+        input.uid_map = arena.string(identity.uids.map(\.description).joined(separator: "\n") + "\n")
+        input.gid_map = arena.string(identity.gids.map(\.description).joined(separator: "\n") + "\n")
+        input.newuidmap = arena.string(IDMapping.helper("newuidmap"))
+        input.newgidmap = arena.string(IDMapping.helper("newgidmap"))
+        input.not_after = notAfter
+        var error = [CChar](repeating: 0, count: 1024)
+        let result = withUnsafePointer(to: config) { claunch_record_write(path, $0, &input, &error, error.count) }
+        guard result >= 0 else {
+            throw SandboxError(.host, "cannot write the launch record: " + String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        return result == 0
+    }
+}
