@@ -62,9 +62,11 @@ static void entry_pair(struct writer *w, uint16_t tag, uint32_t number, const ch
     put(w, second, second_length);
 }
 
+/* Whether a time stamp is at or after `instant` (git's "racily clean" test). A file system that
+ * keeps whole seconds only (no nanoseconds in either stamp) is compared in seconds. */
 static int changed_since(const struct file_check *check, const struct timespec *instant) {
     if (!check->present) return 0;
-    int64_t s = instant->tv_sec, ns = instant->tv_nsec;
+    int64_t s = instant->tv_sec, ns = check->mtime_nsec || check->ctime_nsec ? instant->tv_nsec : 0;
     return check->mtime_sec > s || (check->mtime_sec == s && check->mtime_nsec >= ns)
         || check->ctime_sec > s || (check->ctime_sec == s && check->ctime_nsec >= ns);
 }

@@ -52,12 +52,12 @@ public struct LaunchRecord: Sendable {
         return (path, key, Array(fields.dropFirst()))
     }
 
-    /// The instant to pass as `notAfter`: now, less a second for file systems whose timestamps
-    /// lag the clock (a change right after devenv read a file may be stamped before "now").
+    /// The instant to pass as `notAfter`, taken before any input is read: the coarse clock, which
+    /// is what the kernel stamps files with (or behind what it stamps them with), so any change
+    /// after this instant carries a stamp at or after it.
     public static func startingNow() -> timespec {
         var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        now.tv_sec -= 1
+        clock_gettime(CLOCK_REALTIME_COARSE, &now)
         return now
     }
 
