@@ -115,12 +115,6 @@ static int store_root(const struct invocation *inv, const char *start, char *out
     return home && *home && join(out, size, home, "/.local/share/devenv");
 }
 
-static uint64_t fnv1a(const char *text) {
-    uint64_t hash = 0xcbf29ce484222325ull;
-    for (; *text; text++) hash = (hash ^ (unsigned char)*text) * 0x100000001b3ull;
-    return hash;
-}
-
 /* devenv-core's path: next to this executable. */
 static int core_path(char *out, size_t size) {
     ssize_t n = readlink("/proc/self/exe", out, size - 1);
@@ -249,35 +243,30 @@ static int apply_maps(const struct record *r, pid_t pid, char *error, size_t siz
     }
 }
 
-/* What EnvironmentLauncher does with the spec, from the record: the exit status. */
-static int run_record(struct record *r, const struct invocation *inv, const char *cwd) {
+/* What EnvironmentLauncher does with the spec, from the record: the exit status, or -1 when
+ * the sandbox could not be set up (nothing ran; the reason is in `error`). */
+static int run_record(struct record *r, const struct invocation *inv, const char *cwd, char *error, size_t error_size) {
     r->config.cwd = cwd;
     r->config.argv = inv->enter ? (char *const *)r->argv : inv->command;
     int owns_terminal = isatty(0) == 1 && tcgetpgrp(0) == getpgrp();
     r->config.foreground = r->foreground && owns_terminal;
 
-    if (*r->notes) say("%s", r->notes);
     struct csandbox_process process;
-    char error[1024];
-    if (csandbox_spawn(&r->config, &process, error, sizeof error) != 0) {
-        say("devenv: error: cannot start the sandbox: %s", error);
-        return 3;
-    }
-    if (apply_maps(r, process.pid, error, sizeof error) < 0) {
+    if (csandbox_spawn(&r->config, &process, error, error_size) != 0) return -1;
+    if (apply_maps(r, process.pid, error, error_size) < 0) {
         csandbox_abort(&process);
-        say("devenv: error: cannot start the sandbox: %s", error);
-        return 3;
+        return -1;
     }
+    /* Before the command runs, as the full start prints it (which prints it again should this
+     * start fail and hand over). */
+    if (*r->notes) say("%s", r->notes);
     int failed_errno = 0;
-    int failure = csandbox_start(&process, error, sizeof error, &failed_errno);
+    int failure = csandbox_start(&process, error, error_size, &failed_errno);
     if (failure == CSANDBOX_EXEC) {
         say("devenv: error: %s", error);
         return failed_errno == ENOENT ? 127 : 126;
     }
-    if (failure) {
-        say("devenv: error: cannot start the sandbox: %s", error);
-        return 3;
-    }
+    if (failure) return -1;
     return csandbox_wait(&process, owns_terminal);
 }
 
@@ -314,7 +303,7 @@ int claunch_try(int argc, char **argv, int *status) {
     if (newlines != 5) return miss("a path has a newline in it");
 
     char path[PATH_MAX + 64];
-    n = snprintf(path, sizeof path, "%s/envs/.launch/%016llx", store, (unsigned long long)fnv1a(key));
+    n = snprintf(path, sizeof path, "%s/envs/.launch/%016llx", store, (unsigned long long)fnv1a(key, strlen(key)));
     if (n < 0 || (size_t)n >= sizeof path) return miss("path too long");
     /* From here on a miss is told where devenv-core should write the record. */
     if (setenv(CLAUNCH_RECORD_VARIABLE, path, 1) < 0 || setenv(CLAUNCH_KEY_VARIABLE, key, 1) < 0) return miss("out of memory");
@@ -334,12 +323,16 @@ int claunch_try(int argc, char **argv, int *status) {
         record_free(&record);
         return miss("path too long");
     }
-    unsetenv(CLAUNCH_RECORD_VARIABLE);
-    unsetenv(CLAUNCH_KEY_VARIABLE);
     if (tracing()) say("devenv: fast start from %s", path);
-    *status = run_record(&record, &inv, cwd);
+    char error[1024];
+    *status = run_record(&record, &inv, cwd, error, sizeof error);
     record_free(&record);
-    return 1;
+    if (*status >= 0) return 1;
+    /* Nothing ran. Whatever made the recorded sandbox fail (a damaged record, a host that
+     * changed in a way no check covers), the full start decides afresh and says what is wrong. */
+    unlink(path);
+    snprintf(why, sizeof why, "the recorded sandbox failed to start (%s)", error);
+    return miss(why);
 }
 
 int claunch_exec_core(char **argv) {

@@ -81,6 +81,8 @@ int claunch_record_write(const char *path, const struct csandbox_config *config,
     put(&w, RECORD_MAGIC, 4);
     uint32_t version = RECORD_VERSION;
     put(&w, &version, sizeof version);
+    uint64_t checksum = 0;
+    put(&w, &checksum, sizeof checksum);
 
     entry_string(&w, TAG_KEY, input->key);
     entry_string(&w, TAG_CORE, input->core_path);
@@ -148,6 +150,8 @@ int claunch_record_write(const char *path, const struct csandbox_config *config,
         snprintf(error, error_size, "out of memory");
         return -1;
     }
+    checksum = fnv1a(w.data + RECORD_HEADER_SIZE, w.length - RECORD_HEADER_SIZE);
+    memcpy(w.data + 8, &checksum, sizeof checksum);
 
     /* The directory is made on first use; a record appears whole (rename) or not at all. */
     char directory[4096];
@@ -186,6 +190,12 @@ int claunch_record_write(const char *path, const struct csandbox_config *config,
         return -1;
     }
     return 0;
+}
+
+uint64_t fnv1a(const void *bytes, size_t length) {
+    uint64_t hash = 0xcbf29ce484222325ull;
+    for (const unsigned char *byte = bytes, *end = byte + length; byte < end; byte++) hash = (hash ^ *byte) * 0x100000001b3ull;
+    return hash;
 }
 
 /* ---- checks ---- */
@@ -278,6 +288,12 @@ int record_read(const char *path, struct record *r, char *why, size_t why_size) 
         snprintf(why, why_size, "the record is not a plain file of sensible size");
         return -1;
     }
+    /* A record says what to mount and run: only one the caller wrote is followed. */
+    if (info.st_uid != getuid()) {
+        close(fd);
+        snprintf(why, why_size, "the record belongs to another user");
+        return -1;
+    }
     r->size = (size_t)info.st_size;
     r->buffer = malloc(r->size + 1);
     size_t done = 0;
@@ -294,15 +310,19 @@ int record_read(const char *path, struct record *r, char *why, size_t why_size) 
         return -1;
     }
     uint32_t version = 0;
-    if (r->size < 8 || memcmp(r->buffer, RECORD_MAGIC, 4) != 0 || (memcpy(&version, r->buffer + 4, 4), version != RECORD_VERSION)) {
+    if (r->size < RECORD_HEADER_SIZE || memcmp(r->buffer, RECORD_MAGIC, 4) != 0
+        || (memcpy(&version, r->buffer + 4, 4), version != RECORD_VERSION)) {
         record_free(r);
         snprintf(why, why_size, "the record is of another devenv version");
         return -1;
     }
+    uint64_t checksum;
+    memcpy(&checksum, r->buffer + 8, sizeof checksum);
+    if (checksum != fnv1a(r->buffer + RECORD_HEADER_SIZE, r->size - RECORD_HEADER_SIZE)) goto corrupt;
 
     /* First pass: how long each list is. */
     size_t counts[TAG_NEW_NETWORK + 1] = {0};
-    struct cursor c = {r->buffer + 8, r->buffer + r->size};
+    struct cursor c = {r->buffer + RECORD_HEADER_SIZE, r->buffer + r->size};
     uint16_t tag;
     const char *payload;
     uint32_t length;
@@ -328,7 +348,7 @@ int record_read(const char *path, struct record *r, char *why, size_t why_size) 
 
     size_t argc = 0, envc = 0;
     int have_ids = 0;
-    c = (struct cursor){r->buffer + 8, r->buffer + r->size};
+    c = (struct cursor){r->buffer + RECORD_HEADER_SIZE, r->buffer + r->size};
     while ((more = next_entry(&c, &tag, &payload, &length)) > 0) {
         const char *text = whole_string(payload, length);
         uint32_t number = 0;

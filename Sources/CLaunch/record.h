@@ -2,9 +2,10 @@
 /* The launch record's file format, shared by its writer (devenv-core, through
  * claunch_record_write) and its reader (the launcher).
  *
- * "DVLR", a version, then entries: a 16-bit tag, a 32-bit length and that many bytes, in the
- * machine's byte order (a record never leaves the machine that wrote it). Strings carry their
- * NUL; a tag that repeats is a list, in order. */
+ * "DVLR", a version, a 64-bit FNV-1a hash of the rest, then entries: a 16-bit tag, a 32-bit
+ * length and that many bytes, in the machine's byte order (a record never leaves the machine
+ * that wrote it). Strings carry their NUL; a tag that repeats is a list, in order. The hash
+ * makes a damaged record a miss rather than a different sandbox. */
 #define _GNU_SOURCE
 #include "claunch.h"
 
@@ -14,7 +15,11 @@
 
 #define RECORD_MAGIC "DVLR"
 /* Bumped whenever an entry changes meaning: an old record is then a miss, never misread. */
-#define RECORD_VERSION 1u
+#define RECORD_VERSION 2u
+#define RECORD_HEADER_SIZE 16
+
+/* FNV-1a, 64 bits: the record's checksum and the record file's name (a hash of the key). */
+uint64_t fnv1a(const void *bytes, size_t length);
 
 enum record_tag {
     TAG_KEY = 1, TAG_CORE, TAG_PROJECT, TAG_MOUNT_POINT, TAG_FOREGROUND, TAG_NOTES, TAG_INVOKER,

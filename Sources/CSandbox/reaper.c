@@ -150,9 +150,13 @@ _Noreturn static void exec_command(const struct child_context *context) {
 
 _Noreturn static void become_command(const struct child_context *context, unsigned saved_umask) {
     const struct csandbox_config *config = context->config;
-    struct sigaction default_action = {.sa_handler = SIG_DFL};
-    for (int signal = 1; signal < NSIG; signal++)
-        if (signal != SIGKILL && signal != SIGSTOP) sigaction(signal, &default_action, NULL);
+    /* Every signal back to its default, with the raw syscall: glibc's sigaction() refuses the
+     * two real-time signals it keeps for itself (32, 33), so an ignore the caller set on them
+     * would reach the command or not depending on which libc started devenv. */
+    struct { void (*handler)(int); unsigned long flags; void (*restorer)(void); uint64_t mask; } default_action = {.handler = SIG_DFL};
+    for (int signal = 1; signal <= 64; signal++)
+        if (signal != SIGKILL && signal != SIGSTOP)
+            syscall(SYS_rt_sigaction, signal, &default_action, NULL, sizeof default_action.mask);
     if (config->foreground) {
         /* Its own process group, in front on the terminal: the terminal's Ctrl-C and Ctrl-Z go to
          * the command (a shell: to its current job), not to devenv. SIGTTOU is still blocked,

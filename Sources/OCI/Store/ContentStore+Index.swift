@@ -24,6 +24,7 @@ extension ContentStore {
         let lock = try await FileLock.acquire(path + "/index.json.lock")
         defer { _ = lock }
         var index = try index()
+        let before = index.manifests
         var entry = descriptor
         var annotations = entry.annotations ?? [:]
         annotations[Self.refNameAnnotation] = name
@@ -31,6 +32,8 @@ extension ContentStore {
         index.manifests.removeAll { $0.annotations?[Self.refNameAnnotation] == name }
         index.manifests.append(entry)
         index.manifests.sort { ($0.annotations?[Self.refNameAnnotation] ?? "") < ($1.annotations?[Self.refNameAnnotation] ?? "") }
+        // Unchanged, the file stays as it is: launch records of `--image` runs check it.
+        guard index.manifests != before else { return }
         try writeIndex(index)
     }
 
