@@ -319,9 +319,11 @@ int claunch_try(int argc, char **argv, int *status) {
     /* The working directory inside: the same place below the project's mount point (the
      * start directory is the project or below it: discovery walked up from there). */
     char cwd[PATH_MAX];
-    if (!join(cwd, sizeof cwd, record.mount_point, start + strlen(project))) {
+    size_t project_length = strlen(project);
+    if (strncmp(start, project, project_length) != 0 || (start[project_length] && start[project_length] != '/')
+        || !join(cwd, sizeof cwd, record.mount_point, start + project_length)) {
         record_free(&record);
-        return miss("path too long");
+        return miss("the working directory is not below the project");
     }
     if (tracing()) say("devenv: fast start from %s", path);
     char error[1024];

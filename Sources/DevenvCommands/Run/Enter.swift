@@ -6,7 +6,8 @@ struct Enter: AsyncParsableCommand {
         discussion: """
             Runs the image's shell (bash if it has one, else sh) with the environment's name in \
             the prompt, job control on your terminal, and the repository at its own path. Exiting \
-            the shell exits devenv with the shell's status.
+            the shell exits devenv with the shell's status. Like run, it starts in a few \
+            milliseconds when nothing changed since the last start (see devenv run --help).
 
             Examples:
               devenv enter --image debian:bookworm

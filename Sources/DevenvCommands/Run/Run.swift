@@ -10,6 +10,10 @@ struct Run: AsyncParsableCommand {
             by signal N exits with 128+N. With --root you are root over a writable layer that is \
             thrown away at exit.
 
+            When nothing changed since the last start (manifest, lock, layers, your user, PATH, \
+            TERM, …), devenv starts the sandbox from the launch record that start left, in a few \
+            milliseconds; DEVENV_TRACE_START=1 prints which start was taken and why.
+
             Examples:
               devenv run --image debian:bookworm -- make test
               echo hello | devenv run --image debian:bookworm -- tr a-z A-Z
