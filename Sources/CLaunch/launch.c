@@ -302,8 +302,19 @@ int claunch_try(int argc, char **argv, int *status) {
     for (const char *c = key; *c; c++) newlines += *c == '\n';
     if (newlines != 5) return miss("a path has a newline in it");
 
+    /* The caller's variables the sandbox's environment is made from (PATH and what
+     * EnvironmentSession passes through) name the record too: two shells with different ones,
+     * say two terminal types, keep a record each instead of replacing each other's. The record
+     * still checks them; this only picks which one to look at. */
+    static const char *const named_by[] = {"PATH", "TERM", "LANG", "TZ", "COLORTERM"};
+    uint64_t name = fnv1a(FNV_OFFSET, key, strlen(key));
+    for (size_t i = 0; i < sizeof named_by / sizeof *named_by; i++) {
+        const char *value = getenv(named_by[i]);
+        name = fnv1a(name, value ? "=" : "-", 1);
+        if (value) name = fnv1a(name, value, strlen(value) + 1);
+    }
     char path[PATH_MAX + 64];
-    n = snprintf(path, sizeof path, "%s/envs/.launch/%016llx", store, (unsigned long long)fnv1a(key, strlen(key)));
+    n = snprintf(path, sizeof path, "%s/envs/.launch/%016llx", store, (unsigned long long)name);
     if (n < 0 || (size_t)n >= sizeof path) return miss("path too long");
     /* From here on a miss is told where devenv-core should write the record. */
     if (setenv(CLAUNCH_RECORD_VARIABLE, path, 1) < 0 || setenv(CLAUNCH_KEY_VARIABLE, key, 1) < 0) return miss("out of memory");

@@ -150,7 +150,7 @@ int claunch_record_write(const char *path, const struct csandbox_config *config,
         snprintf(error, error_size, "out of memory");
         return -1;
     }
-    checksum = fnv1a(w.data + RECORD_HEADER_SIZE, w.length - RECORD_HEADER_SIZE);
+    checksum = fnv1a(FNV_OFFSET, w.data + RECORD_HEADER_SIZE, w.length - RECORD_HEADER_SIZE);
     memcpy(w.data + 8, &checksum, sizeof checksum);
 
     /* The directory is made on first use; a record appears whole (rename) or not at all. */
@@ -192,8 +192,7 @@ int claunch_record_write(const char *path, const struct csandbox_config *config,
     return 0;
 }
 
-uint64_t fnv1a(const void *bytes, size_t length) {
-    uint64_t hash = 0xcbf29ce484222325ull;
+uint64_t fnv1a(uint64_t hash, const void *bytes, size_t length) {
     for (const unsigned char *byte = bytes, *end = byte + length; byte < end; byte++) hash = (hash ^ *byte) * 0x100000001b3ull;
     return hash;
 }
@@ -318,7 +317,7 @@ int record_read(const char *path, struct record *r, char *why, size_t why_size) 
     }
     uint64_t checksum;
     memcpy(&checksum, r->buffer + 8, sizeof checksum);
-    if (checksum != fnv1a(r->buffer + RECORD_HEADER_SIZE, r->size - RECORD_HEADER_SIZE)) goto corrupt;
+    if (checksum != fnv1a(FNV_OFFSET, r->buffer + RECORD_HEADER_SIZE, r->size - RECORD_HEADER_SIZE)) goto corrupt;
 
     /* First pass: how long each list is. */
     size_t counts[TAG_NEW_NETWORK + 1] = {0};

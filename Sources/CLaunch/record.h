@@ -18,8 +18,10 @@
 #define RECORD_VERSION 2u
 #define RECORD_HEADER_SIZE 16
 
-/* FNV-1a, 64 bits: the record's checksum and the record file's name (a hash of the key). */
-uint64_t fnv1a(const void *bytes, size_t length);
+/* FNV-1a, 64 bits, continuing from `hash` (start with FNV_OFFSET): the record's checksum and
+ * the record file's name. */
+#define FNV_OFFSET 0xcbf29ce484222325ull
+uint64_t fnv1a(uint64_t hash, const void *bytes, size_t length);
 
 enum record_tag {
     TAG_KEY = 1, TAG_CORE, TAG_PROJECT, TAG_MOUNT_POINT, TAG_FOREGROUND, TAG_NOTES, TAG_INVOKER,

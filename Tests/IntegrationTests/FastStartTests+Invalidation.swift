@@ -67,16 +67,21 @@ extension FastStartTests {
         #expect(again.stdout == "two\n\(sub)\n", "a fast start ran the old manifest: \(again.output)")
     }
 
-    @Test func aChangedTerminalTypeIsSeenAtTheNextStart() throws {
+    @Test func aChangedTerminalTypeIsSeenAtTheNextStartAndEachKeepsItsRecord() throws {
         let project = try envProject(greeting: "term")
         try warmProject(project, "echo $TERM", expecting: "xterm-256color\n", environment: ["TERM": "xterm-256color"])
 
         let changed = try projectRun(project, "echo $TERM", environment: ["TERM": "vt100"])
         #expect(changed.status == 0 && changed.stdout == "vt100\n", "\(changed.output)")
-        #expect(changed.trace == Start.fullPrefix + "$TERM changed", "\(changed.output)")
+        #expect(changed.trace == Start.fullPrefix + "no record yet", "\(changed.output)")
         let again = try projectRun(project, "echo $TERM", environment: ["TERM": "vt100"])
         #expect(again.isFast, "\(again.output)")
         #expect(again.stdout == "vt100\n", "a fast start passed the old TERM: \(again.output)")
+        // Two terminals used in turn: each start is fast, each with its own TERM.
+        let back = try projectRun(project, "echo $TERM", environment: ["TERM": "xterm-256color"])
+        #expect(back.isFast, "\(back.output)")
+        #expect(back.stdout == "xterm-256color\n", "\(back.output)")
+        #expect(back.record != again.record, "both terminal types used one record")
     }
 
     @Test func aLayerRemovedFromTheStoreIsUnpackedAgain() throws {
