@@ -117,13 +117,14 @@ static int store_root(const struct invocation *inv, const char *start, char *out
 
 /* devenv-core's path: next to this executable. */
 static int core_path(char *out, size_t size) {
-    ssize_t n = readlink("/proc/self/exe", out, size - 1);
-    if (n <= 0 || (size_t)n >= size - 1) return 0;
-    out[n] = '\0';
-    char *slash = strrchr(out, '/');
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) return 0;
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
     if (!slash) return 0;
     *slash = '\0';
-    return (size_t)(slash - out) + sizeof "/devenv-core" <= size && (strcat(out, "/devenv-core"), 1);
+    return join(out, size, self, "/devenv-core");
 }
 
 /* ---- saying things ---- */
@@ -272,8 +273,10 @@ static int run_record(struct record *r, const struct invocation *inv, const char
 
 int claunch_try(int argc, char **argv, int *status) {
     struct invocation inv;
-    if (!parse(argc, argv, &inv)) return tracing() && argc > 1 && (!strcmp(argv[1], "run") || !strcmp(argv[1], "enter"))
-        ? miss("options the fast start does not handle") : 0;
+    if (!parse(argc, argv, &inv)) {
+        int starts = argc > 1 && (strcmp(argv[1], "run") == 0 || strcmp(argv[1], "enter") == 0);
+        return starts ? miss("options the fast start does not handle") : 0;
+    }
 
     char start[PATH_MAX], project[PATH_MAX], found[PATH_MAX], store[PATH_MAX], core[PATH_MAX];
     if (inv.directory) {
