@@ -48,7 +48,8 @@ let package = Package(
         .target(name: "Build", dependencies: ["Manifest", "OCI", "Layers", "Sandbox", "Storage", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Git", dependencies: ["CGit2", "CLaunch"]),
         .target(name: "Sandbox", dependencies: ["CSandbox", "CLaunch", "CSeccomp", "CLinux"]),
-        // Everything between clone and execve: no Swift may run there (DESIGN.md, "The spawn rule").
+        // Everything between clone and execve: no Swift may run there (docs/architecture.md,
+        // "Process picture").
         .target(name: "CSandbox"),
         // Launch records (the flat sandbox config devenv-core caches for a fast start), reading
         // them back and running them, and the project discovery both sides share.

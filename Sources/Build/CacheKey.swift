@@ -2,8 +2,9 @@ import Crypto
 import Foundation
 
 /// A build layer's name in `layers/`: a hash of its parent's key, what the step does and the lock
-/// entries it installs (DESIGN.md, "The flow"), so a change anywhere below or in the step itself
-/// gives a new key and an unchanged chain finds every layer where it was.
+/// entries it installs (docs/architecture.md, "Data flow" and "`build-…` cache keys"), so a
+/// change anywhere below or in the step itself gives a new key and an unchanged chain finds every
+/// layer where it was.
 public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
     public let hex: String
 

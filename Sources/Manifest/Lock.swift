@@ -1,7 +1,7 @@
 import Foundation
 
-/// `.devenv/devenv.lock`: what `devenv lock` resolved the manifest to (DESIGN.md, "Manifest"),
-/// so that `build` installs exactly these versions on every machine.
+/// `.devenv/devenv.lock`: what `devenv lock` resolved the manifest to (docs/architecture.md,
+/// "Data flow"), so that `build` installs exactly these versions on every machine.
 public struct Lock: Sendable, Equatable, Codable {
     public static let fileName = "devenv.lock"
     /// The format this devenv writes and reads.

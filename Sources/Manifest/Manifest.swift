@@ -1,6 +1,7 @@
 import Foundation
 
-/// `.devenv/devenv.toml`, schema version 1 (DESIGN.md, "Manifest"), parsed and validated.
+/// `.devenv/devenv.toml`, schema version 1 (docs/architecture.md, "Data flow"), parsed and
+/// validated.
 public struct Manifest: Sendable, Equatable {
     public enum Base: Sendable, Equatable {
         /// An OCI reference, validated with `OCI.Reference(parsing:)`.

@@ -2,9 +2,10 @@ import Foundation
 
 /// A command or shell in a development environment, as `devenv run` and `devenv enter` ask for
 /// it: which image, which project, who is asking. `spec()` turns it into a `SandboxSpec` with
-/// the DESIGN.md policy: the repository at its own path, read-write; a per-project $HOME; the
-/// user as themself (or root with `--root`, over a throwaway writable layer); the image's
-/// environment plus the caller's terminal and locale settings; a prompt naming the environment.
+/// the policy of docs/architecture.md, "The sandbox": the repository at its own path,
+/// read-write; a per-project $HOME; the user as themself (or root with `--root`, over a
+/// throwaway writable layer); the image's environment plus the caller's terminal and locale
+/// settings; a prompt naming the environment.
 public struct EnvironmentSession: Sendable {
     /// The environment's name: the prompt shows it and it is the hostname.
     public var name: String

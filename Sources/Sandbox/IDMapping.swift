@@ -1,8 +1,8 @@
 import Foundation
 
 /// Who the command is inside and how the sandbox's user namespace maps ids to the host
-/// (DESIGN.md, "Sandbox": root; rootless with newuidmap and /etc/subuid, "keep-id"; rootless
-/// single-id fallback).
+/// (docs/architecture.md, "Id mapping": root; rootless with newuidmap and /etc/subuid,
+/// "keep-id"; rootless single-id fallback).
 public struct IDMapping: Sendable, Equatable {
     public enum Mode: String, Sendable {
         /// devenv runs as root: the host's ids, unchanged.

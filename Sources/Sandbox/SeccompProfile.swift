@@ -2,9 +2,9 @@ import CSeccomp
 import Glibc
 
 /// The syscall filter every sandboxed process runs under: Docker's default profile as the
-/// reference, written as a default-allow list of denials (DESIGN.md, "Sandbox"). libseccomp only
-/// compiles it here, in devenv; the child loads the finished BPF program (crun does the same), so
-/// no library code runs between clone and execve.
+/// reference, written as a default-allow list of denials (docs/architecture.md, "The sandbox").
+/// libseccomp only compiles it here, in devenv; the child loads the finished BPF program (crun
+/// does the same), so no library code runs between clone and execve.
 public struct SeccompProfile: Sendable, Equatable {
     /// A syscall that fails with `errno`, always or only when an argument matches.
     public struct Rule: Sendable, Equatable {

@@ -1,7 +1,7 @@
 #pragma once
 /*
- * The fast start of `devenv run` and `devenv enter` (DESIGN.md, "The spawn rule": "or execs a
- * tiny helper").
+ * The fast start of `devenv run` and `devenv enter` (docs/architecture.md, "Process picture":
+ * "The launcher and launch records").
  *
  * The `devenv` executable is a small C program. For `run`/`enter` it finds the project and the
  * store the way devenv does, and looks for a launch record: the flat sandbox config a previous

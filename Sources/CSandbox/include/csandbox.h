@@ -1,6 +1,7 @@
 #pragma once
 /*
- * The sandbox spawn: everything from clone() to execve() (DESIGN.md, "The spawn rule").
+ * The sandbox spawn: everything from clone() to execve() (docs/architecture.md, "Process
+ * picture": "The C spawn and the reaper").
  *
  * Swift fills a csandbox_config with plain C data, then:
  *   csandbox_spawn()  clones the child into new namespaces; it waits for its id maps,

@@ -1,8 +1,8 @@
 import Git
 
-/// The project directory as `run` and `enter` find it (DESIGN.md, "Command line"): the working
-/// tree of the git repository containing the working directory (after `-C`), else the working
-/// directory itself, with symlinks resolved.
+/// The project directory as `run` and `enter` find it (docs/architecture.md, "Data flow"): the
+/// working tree of the git repository containing the working directory (after `-C`), else the
+/// working directory itself, with symlinks resolved.
 enum ProjectRoot {
     static func find(_ global: GlobalOptions) throws -> String {
         try global.enterDirectory()

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 
-/// Options every command takes (DESIGN.md, "Command line").
+/// Options every command takes (docs/architecture.md, "Module graph": DevenvCommands).
 public struct GlobalOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("store"), help: ArgumentHelp("Store directory (default: $DEVENV_HOME, /var/lib/devenv as root, else $XDG_DATA_HOME/devenv or ~/.local/share/devenv).", valueName: "path"))
     var storePath: String?

@@ -7,7 +7,8 @@ import Storage
 import Glibc
 #endif
 
-/// The store's directories (DESIGN.md, "Store"): `oci/`, `layers/`, `envs/`, `tmp/`.
+/// The store's directories (docs/architecture.md, "Store layout"): `oci/`, `layers/`, `envs/`,
+/// `tmp/`.
 struct StoreLocation {
     let root: String
 
