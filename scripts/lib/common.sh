@@ -24,28 +24,46 @@ as_root() {
     fi
 }
 
+# What building devenv needs besides the Swift toolchain and swift.org's list of what the toolchain
+# needs: the C libraries of Package.swift's system library targets (found with pkg-config), GCC's
+# C++ headers, which the toolchain's clang uses for TOMLKit's C++ core (swift.org's Debian 12 list
+# lacks them: a fresh machine fails with "'cassert' file not found"), and the static libc the
+# launcher is linked with.
+DEVENV_BUILD_PACKAGES=(
+    libgit2-dev libseccomp-dev libarchive-dev zlib1g-dev libzstd-dev pkg-config
+    libstdc++-12-dev libc6-dev
+)
+# The programs devenv runs: image tools, the bootstrap of a Debian base, rootless id mapping
+# (scripts/devenv checks for their commands on its fast path: keep the two lists in step).
+DEVENV_HELPER_PACKAGES=(skopeo umoci mmdebstrap uidmap)
+
 # Print the packages among "$@" that dpkg does not report as installed.
+# dpkg-query exits 1 when any named package is unknown to it, which is exactly the case we are
+# asking about: its status must not decide anything (under the callers' `set -e -o pipefail` it
+# used to end this function before it printed a single name). Only a dpkg that cannot run fails.
 missing_packages() {
-    local installed
-    installed="$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "$@" 2>/dev/null | awk '$2 == "installed" {print $1}')"
-    local pkg
+    local statuses pkg
+    command -v dpkg-query >/dev/null 2>&1 || { printf 'error: dpkg-query not found (these scripts need Debian)\n' >&2; return 1; }
+    statuses="$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' -- "$@" 2>/dev/null || true)"
     for pkg in "$@"; do
-        grep -qxF -- "$pkg" <<<"$installed" || printf '%s\n' "$pkg"
+        grep -qxF -- "$pkg installed" <<<"$statuses" || printf '%s\n' "$pkg"
     done
 }
 
-# Install whatever of "$@" is missing: one quiet `apt-get update`, then one install.
+# Install whatever of "$@" is missing: one quiet `apt-get update`, then one install; then check
+# with dpkg that every one of them is installed, so a failure here can never pass for success.
 ensure_packages() {
-    local missing
-    mapfile -t missing < <(missing_packages "$@")
-    if [[ ${#missing[@]} -eq 0 ]]; then
-        return 0
-    fi
+    local list missing
+    list="$(missing_packages "$@")" || die "cannot ask dpkg which packages are installed"
+    [[ -n $list ]] || return 0
+    mapfile -t missing <<<"$list"
     info "installing: ${missing[*]}"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 \
         || die "apt-get update failed"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2 </dev/null \
         || die "apt-get install failed for: ${missing[*]}"
+    list="$(missing_packages "$@")" || die "cannot ask dpkg which packages are installed"
+    [[ -z $list ]] || die "still not installed after apt-get install: ${list//$'\n'/ }"
 }
 
 # Make `swift` callable, adding the toolchain to PATH when it is not already there.
