@@ -1,29 +1,41 @@
 import CArchive
 import Glibc
 
-/// A libarchive read handle over one layer file. Compression (gzip, zstd, none, ...) is detected from
-/// the data, not the file name, because blobs in a content store have no extension.
+/// A libarchive tar reader over one layer blob. Compression (gzip, zstd, none, ...) is detected
+/// from the data, not the file name, because blobs in a content store have no extension; the
+/// `LayerStream` underneath decompresses and hashes what this parses.
 final class ArchiveReader {
     private let archive: OpaquePointer
+    private let stream: LayerStream
     let path: String
 
     init(path: String) throws(LayerError) {
+        stream = try LayerStream(path: path)
         guard let archive = archive_read_new() else {
             throw LayerError(code: .system, entry: nil, reason: "cannot allocate a libarchive reader", errno: ENOMEM)
         }
         self.archive = archive
         self.path = path
-        archive_read_support_filter_all(archive)
         archive_read_support_format_tar(archive)
-        // A zero-byte blob is a valid empty layer.
         archive_read_support_format_empty(archive)
-        if archive_read_open_filename(archive, path, 1 << 20) != ARCHIVE_OK {
+        let context = Unmanaged.passUnretained(stream).toOpaque()
+        let opened = archive_read_open(archive, context, nil, { _, context, buffer in
+            guard let bytes = Unmanaged<LayerStream>.fromOpaque(context!).takeUnretainedValue().next() else { return -1 }
+            buffer!.pointee = bytes.baseAddress
+            return bytes.count
+        }, nil)
+        if opened != ARCHIVE_OK {
             throw failure("cannot open")
         }
     }
 
     deinit {
         archive_read_free(archive)
+    }
+
+    /// The blob's digest and its diff_id, once every member was read.
+    func finish() throws(LayerError) -> (blob: String, diffID: String) {
+        try stream.finish()
     }
 
     /// The next member's header, valid until the following call.
@@ -56,6 +68,7 @@ final class ArchiveReader {
     }
 
     func failure(_ what: String) -> LayerError {
+        if let failure = stream.failure { return failure }
         let detail = archive_error_string(archive).map { String(cString: $0) } ?? "unknown libarchive error"
         let code = archive_errno(archive)
         // Format problems come with libarchive's pseudo-errno values (EILSEQ, -1); only real I/O

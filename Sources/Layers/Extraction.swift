@@ -36,7 +36,7 @@ final class Extraction {
         reader = try ArchiveReader(path: archivePath)
     }
 
-    func run() throws(LayerError) -> UnpackSummary {
+    func run(expected: LayerDigests?) throws(LayerError) -> UnpackSummary {
         while let next = try reader.next() {
             entry = next
             summary.entries += 1
@@ -44,6 +44,8 @@ final class Extraction {
         }
         entry = nil
         entryName = nil
+        let actual = try reader.finish()
+        try expected?.check(actual)
         try finishDirectories()
         return summary
     }

@@ -130,7 +130,7 @@ extension LayerArchiver {
                 let error = errno
                 throw LayerError(code: .system, entry: nil, reason: "cannot sync \(LayerError.quoted(compressed.path))", errno: error)
             }
-            return (hex(compressed.hash.finalize()), compressed.size, hex(uncompressed.hash.finalize()))
+            return (compressed.hash.finalize().hex, compressed.size, uncompressed.hash.finalize().hex)
         }
 
         /// A failure a sink saw says more than libarchive's report of it ("write callback failed").
@@ -199,15 +199,4 @@ extension LayerArchiver {
             return bytes.count
         }
     }
-}
-
-private func hex(_ digest: SHA256.Digest) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    var text: [UInt8] = []
-    text.reserveCapacity(SHA256.byteCount * 2)
-    for byte in digest {
-        text.append(digits[Int(byte >> 4)])
-        text.append(digits[Int(byte & 0x0f)])
-    }
-    return String(decoding: text, as: UTF8.self)
 }

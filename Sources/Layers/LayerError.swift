@@ -24,6 +24,9 @@ public struct LayerError: Error, CustomStringConvertible, Sendable, Equatable {
         case invalidEntry
         /// The archive itself is unreadable: corrupt, truncated, unknown compression or format.
         case corruptArchive
+        /// The blob, or the uncompressed tar in it, is not what the image says it is: the bytes hash
+        /// to another digest than the blob's digest or the layer's diff_id.
+        case digestMismatch
         /// The target directory is not usable (missing, not empty).
         case invalidTarget
         /// The directory to archive is not usable (missing, not a directory, a symlink).

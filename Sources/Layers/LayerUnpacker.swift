@@ -26,11 +26,41 @@ public struct LayerUnpacker: Sendable {
     /// - Parameter lowerLayers: the already unpacked layers below this one, topmost first. They are
     ///   only read, to give directories the archive implies but does not list (it has `usr/bin/x`
     ///   but no `usr/`) the attributes they have below.
-    /// - Throws: `LayerError`, naming the offending entry. The directory is then left half-filled;
-    ///   callers unpack into scratch space and discard it on failure.
+    /// - Parameter expected: what the image says the blob and its uncompressed tar hash to. Both
+    ///   are checked over the very bytes unpacked, once the whole stream was read; a directory
+    ///   named by a chain id is trustworthy only when this was given.
+    /// - Throws: `LayerError`, naming the offending entry, or `.digestMismatch`. The directory is
+    ///   then left half-filled; callers unpack into scratch space and discard it on failure.
     @discardableResult
-    public func unpack(archivePath: String, into directory: String, lowerLayers: [String] = []) throws -> UnpackSummary {
+    public func unpack(archivePath: String, into directory: String, lowerLayers: [String] = [],
+                       expected: LayerDigests? = nil) throws -> UnpackSummary {
         let extraction = try Extraction(options: self, archivePath: archivePath, directory: directory, lowerLayers: lowerLayers)
-        return try extraction.run()
+        return try extraction.run(expected: expected)
+    }
+}
+
+/// A layer's two digests as an image names them, each `sha256:<64 lowercase hex>`.
+public struct LayerDigests: Sendable, Equatable {
+    /// The compressed blob's digest (the manifest's layer descriptor); nil to check the diff_id only.
+    public var blob: String?
+    /// The uncompressed tar's digest (the config's `rootfs.diff_ids` entry).
+    public var diffID: String
+
+    public init(blob: String?, diffID: String) {
+        self.blob = blob
+        self.diffID = diffID
+    }
+
+    func check(_ actual: (blob: String, diffID: String)) throws(LayerError) {
+        if let blob, blob != actual.blob {
+            throw LayerError(code: .digestMismatch, entry: nil, reason: """
+                the blob is \(actual.blob), not \(blob) as its descriptor says (it changed in the store since it was downloaded)
+                """)
+        }
+        guard diffID == actual.diffID else {
+            throw LayerError(code: .digestMismatch, entry: nil, reason: """
+                its content does not match the diff_id the image config claims for it: claimed \(diffID), actual \(actual.diffID)
+                """)
+        }
     }
 }
