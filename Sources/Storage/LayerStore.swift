@@ -5,7 +5,8 @@ import Foundation
 
 /// The store's `layers/` directory: one directory per layer key, used as an overlay lowerdir.
 /// A directory there exists only when complete: it is produced under `tmp/` and renamed into
-/// place, under a per-key lock so that two processes never produce the same layer twice.
+/// place, under a per-key lock so that two processes never produce the same layer twice. It
+/// counts only with its verification stamp (LayerStore+Verification.swift).
 public final class LayerStore: Sendable {
     public let path: String
     let tmpDirectory: String
@@ -17,9 +18,16 @@ public final class LayerStore: Sendable {
 
     public func directory(for key: String) -> String { "\(path)/\(key)" }
 
+    /// Whether layer `key` is there and was made from verified content.
     public func contains(_ key: String) -> Bool {
+        guard let inode = directoryInode(key) else { return false }
+        return stampedInode(key) == inode
+    }
+
+    func directoryInode(_ key: String) -> UInt64? {
         var st = stat()
-        return lstat(directory(for: key), &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+        guard lstat(directory(for: key), &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { return nil }
+        return UInt64(st.st_ino)
     }
 
     /// What a `produce` closure of `ensure` did with its scratch directory.
@@ -35,12 +43,19 @@ public final class LayerStore: Sendable {
     /// Makes sure layer `key` exists, calling `produce` with an empty scratch directory when it
     /// does not. Returns whether this call produced it. If `produce` throws or the process dies,
     /// the scratch directory is left under `tmp/` as garbage and `layers/` is untouched.
+    ///
+    /// `produce` must fill the directory only with content checked against what `key` names (a
+    /// pulled layer's diff_id), or made here (a build step's output): the directory is stamped
+    /// verified once in place. An unstamped directory already at `key` is passed to `discard`
+    /// first and made again.
     @discardableResult
-    public func ensure(_ key: String, onWait: (() -> Void)? = nil, produce: (String) throws -> Production) async throws -> Bool {
+    public func ensure(_ key: String, onWait: (() -> Void)? = nil, discard: (String) throws -> Void,
+                       produce: (String) throws -> Production) async throws -> Bool {
         if contains(key) { return false }
         let lock = try await FileLock.acquire("\(tmpDirectory)/layer-\(key).lock", onWait: onWait)
         defer { _ = lock }
         if contains(key) { return false }
+        if directoryInode(key) != nil { try discard(directory(for: key)) }
         let scratch = "\(tmpDirectory)/layer-\(key).\(UUID().uuidString)"
         guard mkdir(scratch, 0o755) == 0 else { throw StorageError.posix("create \(scratch)", errno) }
         let production: Production
@@ -50,10 +65,12 @@ public final class LayerStore: Sendable {
             try? Self.removeTree(scratch)
             throw error
         }
-        if production == .published { return true }
-        guard rename(scratch, directory(for: key)) == 0 else {
-            throw StorageError.posix("rename \(scratch) to \(directory(for: key))", errno)
+        if production == .filled {
+            guard rename(scratch, directory(for: key)) == 0 else {
+                throw StorageError.posix("rename \(scratch) to \(directory(for: key))", errno)
+            }
         }
+        try stamp(key)
         return true
     }
 

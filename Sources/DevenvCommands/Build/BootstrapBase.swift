@@ -52,11 +52,12 @@ struct BootstrapBase {
         try run([mmdebstrap, "--variant=apt", "--mode=\(mode)", "--format=tar", release, tarball, mirror])
 
         let summary = "bootstrap \(suite)"
-        try await layerStore.ensure(key) { scratch in
+        // mmdebstrap's tarball, made here: nothing to check it against.
+        try await layerStore.ensure(key, discard: { try StoreCleaner.remove([$0], mapping: layout.mapping) }) { scratch in
             let failure = { (reason: String) in DevenvError.internal("cannot unpack the bootstrap root filesystem: \(reason)") }
             if let mapping = layout.mapping {
-                _ = try UnpackLayer.inUserNamespace(archive: tarball, into: scratch, lowers: [], publishAs: layerStore.directory(for: key),
-                                                    mapping: mapping, describe: failure)
+                _ = try UnpackLayer.inUserNamespace(archive: tarball, into: scratch, lowers: [], expected: nil,
+                                                    publishAs: layerStore.directory(for: key), mapping: mapping, describe: failure)
                 return .published
             }
             do { _ = try LayerUnpacker().unpack(archivePath: tarball, into: scratch, lowerLayers: []) } catch {

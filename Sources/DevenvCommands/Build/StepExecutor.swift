@@ -46,7 +46,7 @@ struct StepExecutor {
         var stored: LayerBlob.Stored?
         try await layerStore.ensure(step.key, onWait: {
             output.heading("  \(step.title): waiting for another devenv building the same layer")
-        }) { scratch in
+        }, discard: { try StoreCleaner.remove([$0], mapping: layout.mapping) }) { scratch in
             do {
                 try makeScratch(scratch)
                 let result = try run(command: step.command, environment: step.environment, lowers: lowers, scratch: scratch,

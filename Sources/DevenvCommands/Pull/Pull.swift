@@ -72,7 +72,10 @@ struct ImagePull {
     }
 
     /// Unpacks each layer into `layers/<chain id>/`, bottom first, since a layer's unpacking
-    /// reads the directories of the layers below it.
+    /// reads the directories of the layers below it. The directory's name claims the diff_ids of
+    /// the layers up to it, so each layer's stream is checked against its diff_id (and its blob
+    /// against its digest) before the directory takes that name: an image lying about a diff_id
+    /// cannot take the place of another image's layer.
     func unpack(_ image: PulledImage, content: ContentStore, progress: PullProgress) async throws {
         let layerStore = store.layerStore()
         let chain = image.config.chainIDs
@@ -81,20 +84,25 @@ struct ImagePull {
         for (index, layer) in image.manifest.layers.enumerated() {
             let key = layout.key(chain[index])
             let lowers = chain[..<index].reversed().map { layerStore.directory(for: layout.key($0)) }
+            let expected = LayerDigests(blob: layer.digest.description, diffID: image.config.rootfs.diff_ids[index].description)
             let start = ContinuousClock.now
             var summary: UnpackSummary?
             let produced = try await layerStore.ensure(key, onWait: {
                 progress.layerNote(layer.digest, "waiting for another devenv to unpack it")
-            }) { scratch in
+            }, discard: { try StoreCleaner.remove([$0], mapping: layout.mapping) }) { scratch in
                 progress.layerNote(layer.digest, "unpacking")
-                let failure = { (reason: String) in DevenvError.user("cannot unpack layer \(layer.digest) of \(image.reference): \(reason)") }
+                let failure = { (reason: String) in
+                    DevenvError.user("cannot unpack layer \(index + 1) of \(chain.count) (\(layer.digest)) of \(image.reference): \(reason)")
+                }
                 if let mapping = layout.mapping {
                     summary = try UnpackLayer.inUserNamespace(archive: content.blobPath(layer.digest), into: scratch, lowers: lowers,
-                                                              publishAs: layerStore.directory(for: key), mapping: mapping, describe: failure)
+                                                              expected: expected, publishAs: layerStore.directory(for: key),
+                                                              mapping: mapping, describe: failure)
                     return .published
                 }
                 do {
-                    summary = try unpacker.unpack(archivePath: content.blobPath(layer.digest), into: scratch, lowerLayers: lowers)
+                    summary = try unpacker.unpack(archivePath: content.blobPath(layer.digest), into: scratch, lowerLayers: lowers,
+                                                  expected: expected)
                 } catch let error as LayerError {
                     throw failure(error.description)
                 }

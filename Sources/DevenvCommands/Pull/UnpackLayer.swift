@@ -21,6 +21,9 @@ struct UnpackLayer: ParsableCommand {
     @Option var archive: String
     @Option var into: String
     @Option var lower: [String] = []
+    /// What the image says the blob and its uncompressed tar hash to (`LayerDigests`).
+    @Option var blobDigest: String?
+    @Option(name: .customLong("diff-id")) var diffID: String?
     /// Where `into` goes once complete (LayerStore.Production.published says why it is moved here).
     @Option var publishAs: String
 
@@ -30,7 +33,7 @@ struct UnpackLayer: ParsableCommand {
     func run() throws {
         do {
             let summary = try LayerUnpacker(preserveOwnership: true, allowDevices: false)
-                .unpack(archivePath: archive, into: into, lowerLayers: lower)
+                .unpack(archivePath: archive, into: into, lowerLayers: lower, expected: diffID.map { LayerDigests(blob: blobDigest, diffID: $0) })
             guard rename(into, publishAs) == 0 else { throw StorageError.posix("rename \(into) to \(publishAs)", errno) }
             FileHandle.standardOutput.write(try JSONEncoder().encode(summary))
         } catch {
@@ -42,10 +45,14 @@ struct UnpackLayer: ParsableCommand {
 
     /// Runs this command for one layer as 0/0 inside `mapping`, which leaves it at `destination`;
     /// throws the child's message as the in-process unpack would throw its `LayerError`.
-    static func inUserNamespace(archive: String, into: String, lowers: [String], publishAs destination: String,
+    static func inUserNamespace(archive: String, into: String, lowers: [String], expected: LayerDigests?, publishAs destination: String,
                                 mapping: IDMapping, describe: (String) -> DevenvError) throws -> UnpackSummary {
         var arguments = [try HelperCommand.executable(), "unpack-layer", "--archive", archive, "--into", into, "--publish-as", destination]
         for lower in lowers { arguments += ["--lower", lower] }
+        if let expected {
+            arguments += ["--diff-id", expected.diffID]
+            if let blob = expected.blob { arguments += ["--blob-digest", blob] }
+        }
         let result: UserNamespaceProcess.Result
         do {
             result = try UserNamespaceProcess.run(arguments, environment: HelperCommand.environment, mapping: mapping)
