@@ -115,6 +115,20 @@ static int store_root(const struct invocation *inv, const char *start, char *out
     return home && *home && join(out, size, home, "/.local/share/devenv");
 }
 
+/* Whether the store and the directories a fast start reads are the caller's alone, as
+ * StoreLocation requires; devenv-core refuses any other store and says why. A record in a store
+ * another user can write to would mount layers they could have swapped. */
+static int store_private(const char *store) {
+    const char *const below[] = {"", "/layers", "/envs"};
+    for (size_t i = 0; i < sizeof below / sizeof *below; i++) {
+        char path[PATH_MAX];
+        struct stat info;
+        if (!join(path, sizeof path, store, below[i]) || stat(path, &info) < 0) return 0;
+        if (!S_ISDIR(info.st_mode) || info.st_uid != geteuid() || (info.st_mode & 077)) return 0;
+    }
+    return 1;
+}
+
 /* devenv-core's path: next to this executable. */
 static int core_path(char *out, size_t size) {
     char self[PATH_MAX];
@@ -292,6 +306,7 @@ int claunch_try(int argc, char **argv, int *status) {
     }
     if (strcmp(project, "/") == 0) return miss("the project would be /");
     if (!store_root(&inv, start, store, sizeof store)) return miss("no store location");
+    if (!store_private(store)) return miss("the store is not the caller's alone");
     char core_found[PATH_MAX];
     if (!core_path(core_found, sizeof core_found) || !realpath(core_found, core)) return miss("cannot find devenv-core");
 

@@ -24,11 +24,7 @@ struct StoreLocation {
         } else {
             root = (environment["HOME"] ?? NSHomeDirectory()) + "/.local/share/devenv"
         }
-        for dir in [oci, layers, envs, tmp] {
-            do { try AtomicFile.makeDirectories(dir) } catch {
-                throw DevenvError.user("cannot create the store at \(root): \(error); choose another place with --store or DEVENV_HOME")
-            }
-        }
+        try makePrivate()
     }
 
     var oci: String { root + "/oci" }
