@@ -70,7 +70,8 @@ import Glibc
         let temp = try TempDir("full")
         let store = temp.path + "/small"
         try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: true)
-        let mount = try Shell.run("/bin/mount", ["-t", "tmpfs", "-o", "size=8m", "tmpfs", store])
+        // A tmpfs root is 1777 unless told otherwise, and devenv refuses a store others can write.
+        let mount = try Shell.run("/bin/mount", ["-t", "tmpfs", "-o", "size=8m,mode=0700", "tmpfs", store])
         try #require(mount.status == 0, "\(mount.output)")
         defer { _ = try? Shell.run("/bin/umount", [store]) }
 
