@@ -68,6 +68,7 @@ struct EnvironmentLauncher {
         session.asRoot = options.asRoot
         session.command = command
         session.network = options.networkMode ?? manifest.map { $0.network == .none ? .none : .host } ?? .host
+        if !options.unprotected { session.protectedPaths = ProtectedPath.inRepository(project.directory) }
         var notes: [String] = []
         if let manifest {
             session.shell = manifest.shell.command
@@ -98,6 +99,7 @@ struct EnvironmentLauncher {
                 + (manifest == nil ? [.content(store.oci + "/index.json")] : [.content(project.manifestPath), .content(project.lockPath)])
                 + layers.map { .identity(store.layers + "/" + $0) }
                 + mounts.map { .identity($0.source) }
+                + ProtectedPath.watched.map { .identity(project.directory + "/" + $0) }
                 + [.directory(home), .directory(store.layers + "/" + SandboxSpec.scratchName)]
                 + ["/etc/passwd", "/etc/group", "/etc/subuid", "/etc/subgid", "/etc/resolv.conf", "/etc/hosts",
                    IDMapping.helper("newuidmap"), IDMapping.helper("newgidmap")].map { .content($0) }

@@ -12,6 +12,9 @@ struct SandboxOptions: ParsableArguments {
     @Option(help: ArgumentHelp("host: the host's network; none: a private network with only loopback (default: the manifest's [network] mode, else host).", valueName: "mode"))
     var network: String?
 
+    @Flag(help: ArgumentHelp("Leave .git/hooks, .git/config, .git/modules and .devenv/ writable inside (hook installers, `git config`, editing the manifest in the shell). Code in the sandbox can then plant hooks or commands the host's git runs."))
+    var unprotected = false
+
     func validate() throws {
         if let network, SandboxSpec.Network(rawValue: network) == nil {
             throw ValidationError("--network must be one of: \(SandboxSpec.Network.allCases.map(\.rawValue).joined(separator: ", "))")
