@@ -115,15 +115,20 @@ static int store_root(const struct invocation *inv, const char *start, char *out
     return home && *home && join(out, size, home, "/.local/share/devenv");
 }
 
-/* Whether the store and the directories a fast start reads are the caller's alone, as
- * StoreLocation requires; devenv-core refuses any other store and says why. A record in a store
- * another user can write to would mount layers they could have swapped. */
+/* Whether the store and the directories a fast start reads are the caller's alone (or not made
+ * yet, so no record either), as StoreLocation requires; devenv-core refuses any other store and
+ * says why. A record in a store another user can write to would mount layers they could have
+ * swapped. */
 static int store_private(const char *store) {
     const char *const below[] = {"", "/layers", "/envs"};
     for (size_t i = 0; i < sizeof below / sizeof *below; i++) {
         char path[PATH_MAX];
         struct stat info;
-        if (!join(path, sizeof path, store, below[i]) || stat(path, &info) < 0) return 0;
+        if (!join(path, sizeof path, store, below[i])) return 0;
+        if (stat(path, &info) < 0) {
+            if (errno == ENOENT) continue;
+            return 0;
+        }
         if (!S_ISDIR(info.st_mode) || info.st_uid != geteuid() || (info.st_mode & 077)) return 0;
     }
     return 1;

@@ -101,6 +101,24 @@ import Glibc
         #expect(linked.status == 1 && linked.stderr.contains("\(store)/tmp is not a directory"), "\(linked.output)")
     }
 
+    /// The launcher runs a recorded sandbox without devenv-core: it too must not trust a store
+    /// others can write to, where the record's layers could have been swapped.
+    @Test func noFastStartFromAStoreOthersCanWrite() throws {
+        let temp = try TempDir("private")
+        let store = temp.path + "/store"
+        let command = ["run", "--image", try Self.layered, "--", "true"]
+        var trace = ""
+        for _ in 0..<3 {
+            let run = try Shell.devenv(command, store: store, environment: ["DEVENV_TRACE_START": "1"])
+            try #require(run.status == 0, "\(run.output)")
+            trace = run.stderr
+        }
+        try #require(trace.hasPrefix("devenv: fast start from "), "no fast start to refuse: \(trace)")
+        #expect(chmod(store, 0o1777) == 0)
+        let run = try Shell.devenv(command, store: store, environment: ["DEVENV_TRACE_START": "1"])
+        #expect(run.status == 1 && run.stderr.contains("the store \(store) is writable by every user"), "\(run.output)")
+    }
+
     /// A store made by an older devenv (0755 throughout) is the caller's: it is tightened, not refused.
     @Test(arguments: [StoreUser.root, StoreUser.withSubordinateIDs, StoreUser.withoutSubordinateIDs])
     func anOpenStoreOfTheCallersOwnIsMadePrivate(caller: StoreUser) throws {
