@@ -73,6 +73,8 @@ public struct Manifest: Sendable, Equatable {
     public var network = NetworkMode.host
     public var mounts: [Mount] = []
     public var seccomp = Seccomp.default
+    /// Where `[security] seccomp` is, for the approval it needs when unconfined (`TrustRequest`).
+    public var seccompPosition: SourcePosition?
 
     public static let defaultMirror = "http://deb.debian.org/debian"
 

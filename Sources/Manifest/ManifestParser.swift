@@ -64,6 +64,7 @@ struct ManifestParser {
         if let security = try reader.table(root, "security", path: []) {
             try reader.checkKeys(security, path: ["security"], allowed: Self.securityKeys)
             manifest.seccomp = try reader.choice(security, "seccomp", path: ["security"], Manifest.Seccomp.self) ?? .default
+            if security["seccomp"] != nil { manifest.seccompPosition = reader.locator.key(["security", "seccomp"]) }
         }
         return manifest
     }
