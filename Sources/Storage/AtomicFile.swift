@@ -6,9 +6,10 @@ import Foundation
 /// Store writes are "write under tmp, fsync, rename into place", so that a crash leaves either
 /// the old file or the new one, never a torn one.
 public enum AtomicFile {
-    public static func write(_ data: Data, to path: String, tmpDirectory: String) throws {
+    /// `mode`: the new file's permissions (less the umask).
+    public static func write(_ data: Data, to path: String, tmpDirectory: String, mode: mode_t = 0o644) throws {
         let tmp = "\(tmpDirectory)/.\(UUID().uuidString).tmp"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw StorageError.posix("create \(tmp)", errno) }
         do {
             try data.withUnsafeBytes { raw in

@@ -34,6 +34,7 @@ struct BuildCommand: AsyncParsableCommand {
         let project = try Project.discover()
         let manifest = try project.manifest(home: HostUser.current().home)
         let store = try global.store()
+        try ProjectTrust(project: project, manifest: manifest, store: store).requireApproval(global)
         let start = ContinuousClock.now
         var builder = EnvironmentBuilder(store: store, layout: .forInvoker(asRoot: root), output: BuildOutput(quiet: global.quiet, verbose: global.verbose))
         builder.noCache = noCache

@@ -10,8 +10,8 @@ struct Status: AsyncParsableCommand {
         abstract: "Show the project's manifest, whether its lock is up to date, and which layers are built.",
         discussion: """
             Reads only local files and the store: no network, nothing is built or changed. \
-            Exits 0 when the environment is ready to enter, 1 when it needs `devenv lock` or \
-            `devenv build` (or the manifest has an error).
+            Exits 0 when the environment is ready to enter, 1 when it needs `devenv lock`, \
+            `devenv build` or `devenv trust` (or the manifest has an error).
 
             Examples:
               devenv status
@@ -49,6 +49,8 @@ struct Status: AsyncParsableCommand {
         var name: String
         var manifest: String
         var manifestError: String?
+        /// Whether what the manifest reaches outside the repository is approved (`devenv trust`).
+        var trust: ProjectTrust.State?
         var lock: LockState?
         var base: BaseState?
         var layers: [LayerState]
@@ -81,6 +83,8 @@ struct Status: AsyncParsableCommand {
             return report
         }
         report.name = project.environmentName(manifest)
+        let trust = try ProjectTrust(project: project, manifest: manifest, store: store).state
+        report.trust = trust
         guard let lock = try? project.lock() else {
             let exists = FileManager.default.fileExists(atPath: project.lockPath)
             report.lock = Report.LockState(path: project.lockPath, state: exists ? "unreadable" : "missing", differences: [])
@@ -102,7 +106,10 @@ struct Status: AsyncParsableCommand {
             }
         }
         report.ready = differences.isEmpty && image != nil && report.layers.allSatisfy { $0.state == "built" }
-        if !differences.isEmpty {
+            && (trust == .notNeeded || trust == .approved)
+        if trust == .notApproved || trust == .changed {
+            report.next = "devenv trust (after reading the manifest)"
+        } else if !differences.isEmpty {
             report.next = "devenv lock"
         } else if !report.ready {
             report.next = "devenv build"
@@ -116,6 +123,12 @@ struct Status: AsyncParsableCommand {
             Terminal.out("Manifest  error:\n\(error)")
         } else {
             Terminal.out("Manifest  \(report.manifest): valid")
+        }
+        switch report.trust {
+        case .approved: Terminal.out("Trust     what it reaches outside the repository is approved")
+        case .notApproved: Terminal.out("Trust     it reaches outside the repository: not approved (devenv trust --show)")
+        case .changed: Terminal.out("Trust     changed since you approved it (devenv trust --show)")
+        case .notNeeded, nil: break
         }
         if let lock = report.lock {
             Terminal.out("Lock      \(lock.path): \(lock.state == "fresh" ? "up to date" : lock.state)")

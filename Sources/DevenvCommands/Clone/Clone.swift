@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Git
+import Sandbox
 
 struct Clone: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -66,15 +67,34 @@ struct Clone: ParsableCommand {
             Terminal.note("devenv: cloned into \(name); it has no .devenv/devenv.toml, so there is no environment to build; create one with `devenv init`\(enter ? " (not entering: there is nothing to enter)" : "")")
             return
         }
-        if !global.quiet { Terminal.note("devenv: cloned into \(name); building its environment (devenv build)") }
         var options = ["-C", destination]
         if let store = global.storePath { options += ["--store", StoreLocation.absolute(store)] }
+        try requireApproval(of: destination, name: name)
+        if !global.quiet { Terminal.note("devenv: cloned into \(name); building its environment (devenv build)") }
         let status = try DevenvProcess.run(["build"] + options + (global.quiet ? ["-q"] : []) + (global.verbose ? ["-v"] : []))
         guard status == 0 else {
             Terminal.note("devenv: the clone in \(name) is complete, but building its environment failed; fix the problem, then run devenv build in \(name)")
             throw ExitCode(status)
         }
         if enter { try DevenvProcess.exec(["enter"] + options) }
+    }
+
+    /// A stranger's manifest that reaches outside the repository is shown before anything of it
+    /// runs: the clone stays, nothing is built or entered, and the user is told how to approve.
+    /// A manifest that does not parse is left to `devenv build`, which reports it.
+    private func requireApproval(of destination: String, name: String) throws {
+        let directory = EnvironmentLauncher.physical(destination)
+        let project = Project(directory: directory, workingDirectory: directory)
+        guard let manifest = try? project.manifest(home: HostUser.current().home) else { return }
+        let trust = try ProjectTrust(project: project, manifest: manifest, store: try global.store())
+        guard trust.state == .notApproved || trust.state == .changed else { return }
+        let store = global.storePath.map { " --store " + ProjectTrust.shellWord(StoreLocation.absolute($0)) } ?? ""
+        let place = ProjectTrust.shellWord(global.directory == nil ? name : directory)
+        let then = "cd \(place) && devenv trust\(store) && devenv \(enter ? "enter" : "build")\(store)"
+        Terminal.note((["devenv: cloned into \(name); its manifest asks for what needs your approval on this machine, so nothing was built:"]
+                       + trust.lines()
+                       + ["Read \(name)/.devenv/devenv.toml, then: \(then)"]).joined(separator: "\n"))
+        throw ExitCode(1)
     }
 
     /// The directory `git clone URL` would create: the last path component without ".git" (and

@@ -40,6 +40,9 @@ struct EnvironmentLauncher {
             // Mounts are checked before anything is built: a bad manifest changes nothing.
             mounts = try ManifestRunner.binds(loaded, project: project.directory)
             store = try global.store()
+            // Before anything is built or mounted; the store is read only after its owner is checked,
+            // so no other user can plant an approval.
+            try ProjectTrust(project: project, manifest: loaded, store: store).requireApproval(global)
             let output = BuildOutput(quiet: global.quiet, verbose: global.verbose)
             let environment = try await EnvironmentBuilder(store: store, layout: layout, output: output).ensure(project: project, manifest: loaded)
             layers = environment.layers
@@ -96,7 +99,10 @@ struct EnvironmentLauncher {
             inputs.notes = notes
             inputs.variables = ["PATH"] + EnvironmentSession.passedThrough
             inputs.checks = [.content(corePath)]
-                + (manifest == nil ? [.content(store.oci + "/index.json")] : [.content(project.manifestPath), .content(project.lockPath)])
+                + (manifest == nil ? [.content(store.oci + "/index.json")]
+                    : [.content(project.manifestPath), .content(project.lockPath),
+                       // Revoked or approved anew since: the full start decides again.
+                       .content(ProjectTrust.approvalPath(project: project, store: store))])
                 + layers.map { .identity(store.layers + "/" + $0) }
                 + mounts.map { .identity($0.source) }
                 + ProtectedPath.watched.map { .identity(project.directory + "/" + $0) }
