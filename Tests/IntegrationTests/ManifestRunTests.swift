@@ -48,6 +48,12 @@ import Testing
         try text.write(toFile: repository.path + "/.devenv/devenv.toml", atomically: true, encoding: .utf8)
     }
 
+    /// Approves what the manifest asks for ([mounts], seccomp), as its user would before a run.
+    func trust() throws {
+        let result = try Shell.run(try TestEnvironment.binary(), ["trust", "-q", "-C", repository.path, "--store", try SandboxScope.current().store])
+        try #require(result.status == 0, "devenv trust: \(result.output)")
+    }
+
     /// `devenv run -q -- sh -c SCRIPT` from the repository's subfolder.
     func sh(_ script: String, store: String? = nil) throws -> Shell.Result {
         let store = try store ?? SandboxScope.current().store
@@ -59,6 +65,7 @@ import Testing
 
     @Test func theManifestShapesTheSandbox() throws {
         try write(manifest())
+        try trust()
         // /proc/net/dev lists the interfaces of the sandbox's own network namespace (/sys is the host's).
         let result = try sh("echo $GREETING; hostname; pwd; echo $DEVENV_NAME; cat \(shared.path)/file; sed -n 's/^ *\\([a-z0-9]*\\):.*/\\1/p' /proc/net/dev")
         #expect(result.status == 0, "\(result.output)")
@@ -67,6 +74,7 @@ import Testing
 
     @Test func dashCPointsAtTheProjectFromElsewhere() throws {
         try write(manifest())
+        try trust()
         let result = try Shell.run("/usr/bin/env", ["-C", "/", try TestEnvironment.binary(), "run", "--store", try SandboxScope.current().store,
                                                     "-q", "-C", repository.path + "/sub", "--", "sh", "-c", "pwd; echo $GREETING"])
         #expect(result.status == 0, "\(result.output)")
@@ -78,6 +86,7 @@ import Testing
 
     @Test func aReadOnlyMountCannotBeWritten() throws {
         try write(manifest())
+        try trust()
         let result = try sh("echo x > \(shared.path)/new")
         #expect(result.status != 0)
         #expect(result.stderr.contains("Read-only file system"), "\(result.output)")
@@ -87,6 +96,7 @@ import Testing
     @Test func workdirAndUnconfinedSeccompApply() throws {
         try write(manifest("\n[security]\nseccomp = \"unconfined\"\n")
             .replacingOccurrences(of: "hostname = \"proj\"", with: "hostname = \"proj\"\nworkdir = \"/workspace\""))
+        try trust()
         let result = try sh("pwd; ls /workspace/.devenv; grep Seccomp: /proc/self/status")
         #expect(result.status == 0, "\(result.output)")
         // The first run wrote the lock, pinning the base image's digest.
