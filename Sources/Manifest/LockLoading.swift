@@ -4,20 +4,10 @@ import OCI
 extension Lock {
     static let rewriteFix = "run `devenv lock --update` to write it again"
 
-    /// Reads and validates the lock at `path`, sorted as `encoded()` writes it.
+    /// Reads and validates the lock at `path` (a regular file inside its project, `ProjectFile`),
+    /// sorted as `encoded()` writes it.
     public static func load(path: String) throws(ManifestError) -> Lock {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            let start = SourcePosition(line: 1, column: 1)
-            guard FileManager.default.fileExists(atPath: path) else {
-                throw ManifestError(file: path, position: start, problem: "there is no lock file", fix: "run `devenv lock` to write it")
-            }
-            throw ManifestError(file: path, position: start, problem: "the lock file cannot be read (\(error.localizedDescription))",
-                                fix: "make it readable, or \(rewriteFix)")
-        }
-        return try decode(data, file: path)
+        try decode(ProjectFile.read(path, what: "lock", limit: FieldGrammar.lockBytes, missingFix: "run `devenv lock` to write it"), file: path)
     }
 
     /// Parses and validates lock JSON (a snapshot kept elsewhere); `file` is the path errors name.
@@ -32,7 +22,7 @@ extension Lock {
             object = try JSONSerialization.jsonObject(with: data)
         } catch {
             let reason = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)"
-            throw ManifestError(file: file, position: locator.position(describedBy: reason), problem: "the lock is not valid JSON: \(reason)", fix: rewriteFix)
+            throw ManifestError(file: file, position: locator.position(describedBy: reason), problem: "the lock is not valid JSON: \(FieldGrammar.escaped(reason))", fix: rewriteFix)
         }
         guard object is [String: Any] else { throw failure("the lock is not a JSON object") }
         let decoder = JSONDecoder()
@@ -58,7 +48,7 @@ extension Lock {
             let (problem, path) = describe(error)
             throw failure(problem, at: path)
         } catch {
-            throw failure("the lock cannot be read: \(error)")
+            throw failure("the lock cannot be read: \(FieldGrammar.escaped("\(error)"))")
         }
         if let (problem, path) = lock.problem() { throw failure(problem, at: path) }
         return lock.normalized()
@@ -71,9 +61,9 @@ extension Lock {
             return ("\(describe(path + [.key(key.stringValue)])) is missing", path)
         case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
             let path = steps(context.codingPath)
-            return ("\(describe(path)) has the wrong type: \(context.debugDescription)", path)
+            return ("\(describe(path)) has the wrong type: \(FieldGrammar.escaped(context.debugDescription))", path)
         @unknown default:
-            return ("the lock cannot be read: \(error)", [])
+            return ("the lock cannot be read: \(FieldGrammar.escaped("\(error)"))", [])
         }
     }
 
@@ -108,19 +98,22 @@ extension Lock {
         case (nil, nil): return ("\"base\" has neither \"image\" nor \"bootstrap\"", [.key("base")])
         case (.some, .some): return ("\"base\" has both \"image\" and \"bootstrap\"", [.key("base")])
         case (let image?, nil):
-            if (try? Reference(parsing: image)) == nil { return ("\"base.image\" \"\(image)\" is not an image reference", at("image")) }
+            if (try? Reference(parsing: image)) == nil { return ("\"base.image\" \(FieldGrammar.quote(image)) is not an image reference", at("image")) }
             if base.mirror != nil { return ("\"base.mirror\" applies only to a bootstrap base, not to an image", at("mirror")) }
         case (nil, let bootstrap?):
-            if !bootstrap.hasPrefix("debian:") { return ("\"base.bootstrap\" \"\(bootstrap)\" is not of the form \"debian:SUITE\"", at("bootstrap")) }
+            // The lock is as untrusted as the manifest: what reaches mmdebstrap is checked here too.
+            if let problem = FieldGrammar.bootstrapProblem(bootstrap) {
+                return ("\"base.bootstrap\" \(FieldGrammar.quote(bootstrap)) \(problem.problem)", at("bootstrap"))
+            }
+            if let mirror = base.mirror, let problem = FieldGrammar.mirrorProblem(mirror) {
+                return ("\"base.mirror\" \(FieldGrammar.quote(mirror)) \(problem.problem)", at("mirror"))
+            }
         }
         if let digest = base.digest, (try? Digest(digest)) == nil {
-            return ("\"base.digest\" \"\(digest)\" is not sha256:<64 lowercase hex digits>", at("digest"))
+            return ("\"base.digest\" \(FieldGrammar.quote(digest)) is not sha256:<64 lowercase hex digits>", at("digest"))
         }
-        if let platform = base.platform {
-            let parts = platform.split(separator: "/", omittingEmptySubsequences: false)
-            if !(2...3).contains(parts.count) || parts.contains(where: \.isEmpty) {
-                return ("\"base.platform\" \"\(platform)\" is not of the form OS/ARCH[/VARIANT], e.g. \"linux/amd64\"", at("platform"))
-            }
+        if let platform = base.platform, !FieldGrammar.platformIsValid(platform) {
+            return ("\"base.platform\" \(FieldGrammar.quote(platform)) is not of the form OS/ARCH[/VARIANT], e.g. \"linux/amd64\"", at("platform"))
         }
         return nil
     }
@@ -128,21 +121,25 @@ extension Lock {
     private static func problem(_ apt: Apt) -> (String, [JSONLocator.Step])? {
         let at = { (steps: JSONLocator.Step...) -> [JSONLocator.Step] in [.key("apt")] + steps }
         if apt.requested.isEmpty { return ("\"apt.requested\" is empty; a lock with nothing to install has no \"apt\"", at(.key("requested"))) }
-        for (index, request) in apt.requested.enumerated() where AptSpec.problem(request) != nil {
-            return ("\"apt.requested\" entry \"\(request)\" is not an apt package name or name=version", at(.key("requested"), .index(index)))
+        if apt.requested.count > FieldGrammar.packageEntries {
+            return ("\"apt.requested\" has \(apt.requested.count) entries; a manifest lists at most \(FieldGrammar.packageEntries)", at(.key("requested")))
+        }
+        for (index, request) in apt.requested.enumerated() where AptSpec.problem(request) != nil || request.utf8.count > FieldGrammar.packageEntryLength {
+            return ("\"apt.requested\" entry \(FieldGrammar.quote(request)) is not an apt package name or name=version", at(.key("requested"), .index(index)))
         }
         // No packages is a valid resolution: the base already has everything requested.
         var seen: Set<[String]> = []
         for (index, package) in apt.packages.enumerated() {
             let path = at(.key("packages"), .index(index))
-            if AptSpec.problem(package.name) != nil || package.name.contains("=") {
-                return ("\"apt.packages\" has \"\(package.name)\", which is not a Debian package name", path + [.key("name")])
+            if AptSpec.problem(package.name) != nil || package.name.contains("=") || package.name.utf8.count > FieldGrammar.packageEntryLength {
+                return ("\"apt.packages\" has \(FieldGrammar.quote(package.name)), which is not a Debian package name", path + [.key("name")])
             }
-            if AptSpec.problem("\(package.name)=\(package.version)") != nil {
-                return ("\(package.name) has version \"\(package.version)\", which is not a Debian version", path + [.key("version")])
+            if AptSpec.problem("\(package.name)=\(package.version)") != nil || package.version.utf8.count > FieldGrammar.packageEntryLength {
+                return ("\(package.name) has version \(FieldGrammar.quote(package.version)), which is not a Debian version", path + [.key("version")])
             }
-            if package.architecture.isEmpty || !package.architecture.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }) {
-                return ("\(package.name) has architecture \"\(package.architecture)\", which is not a Debian architecture", path + [.key("architecture")])
+            if !(1...32).contains(package.architecture.utf8.count)
+                || !package.architecture.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }) {
+                return ("\(package.name) has architecture \(FieldGrammar.quote(package.architecture)), which is not a Debian architecture", path + [.key("architecture")])
             }
             if !seen.insert([package.name, package.architecture]).inserted {
                 return ("\"apt.packages\" lists \(package.name) for \(package.architecture) twice", path)
@@ -154,29 +151,35 @@ extension Lock {
     private static func problem(_ pip: Pip) -> (String, [JSONLocator.Step])? {
         let at = { (steps: JSONLocator.Step...) -> [JSONLocator.Step] in [.key("pip")] + steps }
         if pip.requested.isEmpty { return ("\"pip.requested\" is empty; a lock with nothing to install has no \"pip\"", at(.key("requested"))) }
-        for (index, requirement) in pip.requested.enumerated() where PipRequirement.problem(requirement) != nil {
-            return ("\"pip.requested\" entry \"\(requirement)\" is not a PEP 508 requirement", at(.key("requested"), .index(index)))
+        if pip.requested.count > FieldGrammar.packageEntries {
+            return ("\"pip.requested\" has \(pip.requested.count) entries; a manifest lists at most \(FieldGrammar.packageEntries)", at(.key("requested")))
+        }
+        for (index, requirement) in pip.requested.enumerated()
+        where PipRequirement.problem(requirement) != nil || requirement.utf8.count > FieldGrammar.packageEntryLength {
+            return ("\"pip.requested\" entry \(FieldGrammar.quote(requirement)) is not a PEP 508 requirement", at(.key("requested"), .index(index)))
         }
         let pythonParts = pip.python.split(separator: ".", omittingEmptySubsequences: false)
-        if pythonParts.count < 2 || !pythonParts.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isNumber } }) {
-            return ("\"pip.python\" \"\(pip.python)\" is not a Python version such as \"3.11.2\"", at(.key("python")))
+        if !(2...4).contains(pythonParts.count) || !pythonParts.allSatisfy({ (1...4).contains($0.count) && $0.allSatisfy { $0.isASCII && $0.isNumber } }) {
+            return ("\"pip.python\" \(FieldGrammar.quote(pip.python)) is not a Python version such as \"3.11.2\"", at(.key("python")))
         }
         if pip.distributions.isEmpty { return ("\"pip.distributions\" is empty although requirements were resolved", at(.key("distributions"))) }
         var seen: Set<String> = []
         for (index, distribution) in pip.distributions.enumerated() {
             let path = at(.key("distributions"), .index(index))
             let name = distribution.name
-            if PipRequirement.problem(name) != nil || !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) {
-                return ("\"pip.distributions\" has \"\(name)\", which is not a project name", path + [.key("name")])
+            if PipRequirement.problem(name) != nil || name.utf8.count > FieldGrammar.packageEntryLength
+                || !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) {
+                return ("\"pip.distributions\" has \(FieldGrammar.quote(name)), which is not a project name", path + [.key("name")])
             }
-            if distribution.version.isEmpty || distribution.version.contains(where: { $0.isWhitespace }) {
-                return ("\(name) has version \"\(distribution.version)\", which is not a version", path + [.key("version")])
+            // The version is spliced into a requirements line: PEP 440 characters only.
+            if !FieldGrammar.pipVersionIsValid(distribution.version) {
+                return ("\(name) has version \(FieldGrammar.quote(distribution.version)), which is not a version", path + [.key("version")])
             }
             if distribution.sha256.isEmpty {
                 return ("\(name) has no sha256 hashes (pip --require-hashes needs at least one)", path + [.key("sha256")])
             }
             for (hashIndex, hash) in distribution.sha256.enumerated() where (try? Digest("sha256:" + hash)) == nil {
-                return ("\(name) has sha256 \"\(hash)\", which is not 64 lowercase hex digits", path + [.key("sha256"), .index(hashIndex)])
+                return ("\(name) has sha256 \(FieldGrammar.quote(hash)), which is not 64 lowercase hex digits", path + [.key("sha256"), .index(hashIndex)])
             }
             if !seen.insert(normalizedPipName(name)).inserted {
                 return ("\"pip.distributions\" lists \(name) twice", path)

@@ -78,6 +78,12 @@ public struct Manifest: Sendable, Equatable {
 
     public static let defaultMirror = "http://deb.debian.org/debian"
 
+    /// What is wrong with `bootstrap` as `[base] bootstrap` ("debian:SUITE"), or nil; for
+    /// `devenv init --bootstrap`, which writes it into a manifest.
+    public static func bootstrapProblem(_ bootstrap: String) -> String? {
+        FieldGrammar.bootstrapProblem(bootstrap)?.problem
+    }
+
     public init(base: Base) {
         self.base = base
     }
@@ -87,9 +93,10 @@ public struct Manifest: Sendable, Equatable {
         try ManifestParser(text: text, file: file, home: home).parse()
     }
 
-    /// Reads and parses the manifest at `path`.
+    /// Reads and parses the manifest at `path`: a regular file inside its project (`ProjectFile`).
     public static func load(path: String, home: String) throws -> Manifest {
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let data = try ProjectFile.read(path, what: "manifest", limit: FieldGrammar.manifestBytes,
+                                        missingFix: "create it with `devenv init` (see `devenv init --list`)")
         guard let text = String(data: data, encoding: .utf8) else {
             throw ManifestError(file: path, position: SourcePosition(line: 1, column: 1),
                                 problem: "the file is not UTF-8 text (TOML must be UTF-8)", fix: "save it as UTF-8")

@@ -18,14 +18,17 @@ struct ManifestParser {
     static let securityKeys = ["seccomp"]
 
     func parse() throws(ManifestError) -> Manifest {
+        if let found = TOMLPrecheck.check(text) {
+            throw ManifestError(file: file, position: found.position, problem: found.problem, fix: found.fix)
+        }
         let root: TOMLTable
         do {
             root = try TOMLTable(string: text)
         } catch let error as TOMLParseError {
             throw ManifestError(file: file, position: SourcePosition(line: error.source.begin.line, column: error.source.begin.column),
-                                problem: "invalid TOML: \(error.description)", fix: "correct the TOML syntax here (see https://toml.io)")
+                                problem: "invalid TOML: \(FieldGrammar.escaped(error.description))", fix: "correct the TOML syntax here (see https://toml.io)")
         } catch {
-            throw ManifestError(file: file, position: SourcePosition(line: 1, column: 1), problem: "invalid TOML: \(error)", fix: "correct the TOML syntax")
+            throw ManifestError(file: file, position: SourcePosition(line: 1, column: 1), problem: "invalid TOML: \(FieldGrammar.escaped("\(error)"))", fix: "correct the TOML syntax")
         }
         let reader = TableReader(file: file, locator: SourceLocator(text))
         try reader.checkKeys(root, path: [], allowed: Self.rootKeys)
@@ -36,16 +39,15 @@ struct ManifestParser {
         }
         var manifest = Manifest(base: try base(baseTable, reader))
         if let name = try reader.string(root, "name", path: []) {
-            guard !name.isEmpty, !name.contains("/"), name.allSatisfy({ !$0.isNewline }) else {
-                throw reader.error(at: reader.locator.value(["name"]), "name must be a non-empty string without \"/\" or line breaks",
-                                   fix: "use a short name such as name = \"webapp\"")
+            if let problem = FieldGrammar.nameProblem(name) {
+                throw reader.error(at: reader.locator.value(["name"]), "name \(FieldGrammar.quote(name)) \(problem.problem)", fix: problem.fix)
             }
             manifest.name = name
         }
         if let packages = try reader.table(root, "packages", path: []) {
             try reader.checkKeys(packages, path: ["packages"], allowed: Self.packageKeys)
-            manifest.packages.apt = try reader.strings(packages, "apt", path: ["packages"], check: AptSpec.problem)
-            manifest.packages.pip = try reader.strings(packages, "pip", path: ["packages"], check: PipRequirement.problem)
+            manifest.packages.apt = try reader.strings(packages, "apt", path: ["packages"], limit: FieldGrammar.packageEntries, check: AptSpec.problem)
+            manifest.packages.pip = try reader.strings(packages, "pip", path: ["packages"], limit: FieldGrammar.packageEntries, check: PipRequirement.problem)
         }
         if let env = try reader.table(root, "env", path: []) {
             manifest.env = try variables(env, reader)
@@ -83,21 +85,17 @@ struct ManifestParser {
             do {
                 _ = try Reference(parsing: image)
             } catch {
-                throw reader.error(at: reader.locator.value(["base", "image"]), "image \"\(image)\" is not a valid image reference (\(error))",
+                throw reader.error(at: reader.locator.value(["base", "image"]), "image \(FieldGrammar.quote(image)) is not a valid image reference (\(FieldGrammar.escaped("\(error)")))",
                                    fix: "use a reference such as \"debian:bookworm\" or \"registry.example.com/team/image@sha256:…\"")
             }
             return .image(image)
         case (nil, let bootstrap?):
-            let parts = bootstrap.split(separator: ":", omittingEmptySubsequences: false)
-            guard parts.count == 2, parts[0] == "debian", !parts[1].isEmpty,
-                  parts[1].allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }) else {
-                throw reader.error(at: reader.locator.value(["base", "bootstrap"]), "bootstrap \"\(bootstrap)\" is not of the form \"debian:SUITE\"",
-                                   fix: "write bootstrap = \"debian:bookworm\" (or another Debian suite)")
+            if let problem = FieldGrammar.bootstrapProblem(bootstrap) {
+                throw reader.error(at: reader.locator.value(["base", "bootstrap"]), "bootstrap \(FieldGrammar.quote(bootstrap)) \(problem.problem)", fix: problem.fix)
             }
             let mirror = mirror ?? Manifest.defaultMirror
-            guard mirror.hasPrefix("http://") || mirror.hasPrefix("https://"), mirror.count > "https://".count else {
-                throw reader.error(at: reader.locator.value(["base", "mirror"]), "mirror \"\(mirror)\" is not an http:// or https:// URL",
-                                   fix: "write mirror = \"\(Manifest.defaultMirror)\"")
+            if let problem = FieldGrammar.mirrorProblem(mirror) {
+                throw reader.error(at: reader.locator.value(["base", "mirror"]), "mirror \(FieldGrammar.quote(mirror)) \(problem.problem)", fix: problem.fix)
             }
             return .bootstrap(bootstrap, mirror: mirror)
         case (.some, .some):
@@ -110,14 +108,32 @@ struct ManifestParser {
     }
 
     private func variables(_ table: TOMLTable, _ reader: TableReader) throws(ManifestError) -> [Manifest.Variable] {
+        guard table.count <= FieldGrammar.environmentVariables else {
+            throw reader.error(at: reader.locator.key(["env"]), "[env] has \(table.count) variables; devenv takes at most \(FieldGrammar.environmentVariables)",
+                               fix: "keep [env] to the variables the environment needs; put bulk configuration in a file in the repository")
+        }
         var variables: [Manifest.Variable] = []
+        var bytes = 0
         for key in reader.inFileOrder(table.keys, path: ["env"]) {
-            guard key.first.map({ $0 == "_" || ($0.isASCII && $0.isLetter) }) == true,
+            guard key.first.map({ $0 == "_" || ($0.isASCII && $0.isLetter) }) == true, key.utf8.count <= 255,
                   key.allSatisfy({ $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }) else {
-                throw reader.error(at: reader.locator.key(["env", key]), "\"\(key)\" is not a valid environment variable name (letters, digits and _, not starting with a digit)",
-                                   fix: "rename it, e.g. \(key.uppercased().map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined())")
+                let suggestion = key.prefix(64).uppercased().map { $0.isASCII && ($0.isLetter || $0.isNumber) ? String($0) : "_" }.joined()
+                throw reader.error(at: reader.locator.key(["env", key]), "\(FieldGrammar.quote(key)) is not a valid environment variable name (1–255 letters, digits and _, not starting with a digit)",
+                                   fix: "rename it, e.g. \(suggestion.first?.isNumber == true ? "_" : "")\(suggestion)")
             }
             guard let value = try reader.string(table, key, path: ["env"]) else { continue }
+            if let problem = FieldGrammar.controlProblem(value, multiline: true) {
+                throw reader.error(at: reader.locator.value(["env", key]), "the value of \(key) \(problem)", fix: "remove it from the value")
+            }
+            guard key.utf8.count + value.utf8.count < FieldGrammar.argumentBytes else {
+                throw reader.error(at: reader.locator.value(["env", key]), "\(key) is \(value.utf8.count) bytes; a variable takes at most \(FieldGrammar.argumentBytes) with its name",
+                                   fix: "put the value in a file in the repository and point the variable at it")
+            }
+            bytes += key.utf8.count + value.utf8.count + 2
+            guard bytes <= FieldGrammar.environmentBytes else {
+                throw reader.error(at: reader.locator.key(["env", key]), "[env] holds more than \(FieldGrammar.environmentBytes) bytes by \(key); every process gets all of it, within the kernel's limit",
+                                   fix: "put bulk configuration in a file in the repository")
+            }
             variables.append(Manifest.Variable(name: key, value: value))
         }
         return variables
@@ -129,6 +145,10 @@ struct ManifestParser {
             throw reader.error(at: reader.locator.value(["setup"]), "setup must be an array of tables ([[setup]] sections), found \(value.type)",
                                fix: "write each step as\n    [[setup]]\n    name = \"tools\"\n    run = \"make install\"")
         }
+        guard array.count <= FieldGrammar.setupSteps else {
+            throw reader.error(at: reader.locator.key(["setup", "[\(FieldGrammar.setupSteps)]"]), "there are \(array.count) [[setup]] steps; devenv takes at most \(FieldGrammar.setupSteps) (each is a layer)",
+                               fix: "join steps: one step can run several commands")
+        }
         var steps: [Manifest.SetupStep] = []
         for (index, element) in array.enumerated() {
             guard let table = element.table else { continue }
@@ -139,8 +159,19 @@ struct ManifestParser {
             guard let name, !name.isEmpty else {
                 throw reader.error(at: reader.locator.key(path), "setup step \(index + 1) has no name", fix: "add name = \"…\" to this [[setup]]")
             }
+            if let problem = FieldGrammar.nameProblem(name) {
+                throw reader.error(at: reader.locator.value(path + ["name"]), "setup step name \(FieldGrammar.quote(name)) \(problem.problem)",
+                                   fix: problem.fix.replacingOccurrences(of: "webapp", with: "tools"))
+            }
             guard let run, !run.trimmingCharacters(in: .whitespaces).isEmpty else {
                 throw reader.error(at: reader.locator.key(path), "setup step \"\(name)\" has no run command", fix: "add run = \"shell command\" to this [[setup]]")
+            }
+            if let problem = FieldGrammar.controlProblem(run, multiline: true) {
+                throw reader.error(at: reader.locator.value(path + ["run"]), "the run command of setup step \"\(name)\" \(problem)", fix: "remove it from the command")
+            }
+            guard run.utf8.count <= FieldGrammar.argumentBytes else {
+                throw reader.error(at: reader.locator.value(path + ["run"]), "the run command of setup step \"\(name)\" is \(run.utf8.count) bytes; the kernel passes at most \(FieldGrammar.argumentBytes)",
+                                   fix: "put the commands in a script in the repository and run that")
             }
             steps.append(Manifest.SetupStep(name: name, run: run))
         }
@@ -151,8 +182,8 @@ struct ManifestParser {
         try reader.checkKeys(table, path: ["shell"], allowed: Self.shellKeys)
         var shell = Manifest.Shell()
         if let command = try reader.string(table, "command", path: ["shell"]) {
-            guard command.hasPrefix("/") else {
-                throw reader.error(at: reader.locator.value(["shell", "command"]), "shell command \"\(command)\" is not an absolute path",
+            if let problem = FieldGrammar.absolutePathProblem(command) {
+                throw reader.error(at: reader.locator.value(["shell", "command"]), "shell command \(FieldGrammar.quote(command)) \(problem)",
                                    fix: "write the shell's path inside the image, e.g. command = \"/bin/bash\"")
             }
             shell.command = command
@@ -160,10 +191,10 @@ struct ManifestParser {
         if let workdir = try reader.string(table, "workdir", path: ["shell"]) {
             if workdir == "same" {
                 shell.workdir = .same
-            } else if workdir.hasPrefix("/"), workdir != "/", !workdir.split(separator: "/").contains(where: { $0 == ".." || $0 == "." }) {
+            } else if workdir != "/", FieldGrammar.absolutePathProblem(workdir) == nil {
                 shell.workdir = .path(workdir.count > 1 && workdir.hasSuffix("/") ? String(workdir.dropLast()) : workdir)
             } else {
-                throw reader.error(at: reader.locator.value(["shell", "workdir"]), "workdir \"\(workdir)\" must be \"same\" or an absolute path other than / (without . or ..)",
+                throw reader.error(at: reader.locator.value(["shell", "workdir"]), "workdir \(FieldGrammar.quote(workdir)) must be \"same\" or an absolute path other than / (without . or .., line breaks or control characters)",
                                    fix: "write workdir = \"same\" (the repository at its host path) or e.g. workdir = \"/workspace\"")
             }
         }
@@ -171,7 +202,7 @@ struct ManifestParser {
             let valid = (1...63).contains(hostname.count) && hostname.first != "-" && hostname.last != "-"
                 && hostname.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
             guard valid else {
-                throw reader.error(at: reader.locator.value(["shell", "hostname"]), "hostname \"\(hostname)\" is not a valid host name (1–63 letters, digits and inner -)",
+                throw reader.error(at: reader.locator.value(["shell", "hostname"]), "hostname \(FieldGrammar.quote(hostname)) is not a valid host name (1–63 letters, digits and inner -)",
                                    fix: "write e.g. hostname = \"webapp\"")
             }
             shell.hostname = hostname
@@ -180,6 +211,10 @@ struct ManifestParser {
     }
 
     private func mounts(_ table: TOMLTable, _ reader: TableReader) throws(ManifestError) -> [Manifest.Mount] {
+        guard table.count <= FieldGrammar.mounts else {
+            throw reader.error(at: reader.locator.key(["mounts"]), "[mounts] has \(table.count) entries; devenv takes at most \(FieldGrammar.mounts)",
+                               fix: "mount a common parent directory instead of its entries one by one")
+        }
         var mounts: [Manifest.Mount] = []
         for key in reader.inFileOrder(table.keys, path: ["mounts"]) {
             let position = reader.locator.key(["mounts", key])
@@ -191,16 +226,19 @@ struct ManifestParser {
             } else if key.hasPrefix("/") {
                 expanded = key
             } else {
-                throw reader.error(at: position, "mount \"\(key)\" is not an absolute path or ~/…",
+                throw reader.error(at: position, "mount \(FieldGrammar.quote(key)) is not an absolute path or ~/…",
                                    fix: "write the host path in full, e.g. \"~/.gitconfig\" = \"ro\" or \"/srv/data\" = \"rw\"")
             }
             guard !expanded.split(separator: "/").contains(where: { $0 == ".." }), expanded != "/" else {
-                throw reader.error(at: position, "mount \"\(key)\" must name a path below / without ..", fix: "name the file or directory to share itself")
+                throw reader.error(at: position, "mount \(FieldGrammar.quote(key)) must name a path below / without ..", fix: "name the file or directory to share itself")
+            }
+            if let problem = FieldGrammar.absolutePathProblem(expanded) {
+                throw reader.error(at: position, "mount \(FieldGrammar.quote(key)) \(problem)", fix: "name the file or directory to share by its plain path")
             }
             guard let mode = try reader.string(table, key, path: ["mounts"]), mode == "ro" || mode == "rw" else {
-                let found = table[key]?.string.map { "\"\($0)\"" } ?? "something else"
+                let found = table[key]?.string.map { FieldGrammar.quote($0) } ?? "something else"
                 throw reader.error(at: reader.locator.value(["mounts", key]), "mount mode must be \"ro\" or \"rw\", found \(found)",
-                                   fix: "write \"\(key)\" = \"ro\" (read-only) or \"rw\" (read-write)")
+                                   fix: "write \(FieldGrammar.quote(key)) = \"ro\" (read-only) or \"rw\" (read-write)")
             }
             mounts.append(Manifest.Mount(written: key, hostPath: expanded, readOnly: mode == "ro", position: position))
         }

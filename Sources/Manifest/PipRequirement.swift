@@ -6,9 +6,16 @@ enum PipRequirement {
     static let fix = "write a PEP 508 requirement, e.g. \"django==4.2.16\", \"requests[socks]>=2.31,<3\" or \"tomli; python_version < '3.11'\""
 
     static func problem(_ requirement: String) -> SpecProblem? {
+        // Requirements are joined one per line for pip: a line break would start a line of its own.
+        if let problem = FieldGrammar.controlProblem(requirement, multiline: false) { return SpecProblem(problem: problem, fix: fix) }
         let (head, markers) = split(requirement)
         if let markers, markers.allSatisfy(\.isWhitespace) {
             return SpecProblem(problem: "has a ; with no environment marker after it", fix: fix)
+        }
+        // The requirements reach pip as lines of a requirements file, where a word starting
+        // with - is an option (--index-url, --global-option) rather than part of a requirement.
+        if requirement.split(separator: " ").contains(where: { $0.hasPrefix("-") }) {
+            return SpecProblem(problem: "has a word starting with -, which pip would read as an option", fix: fix)
         }
         var rest = head.drop { $0 == " " }
         let name = rest.prefix { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
@@ -29,8 +36,7 @@ enum PipRequirement {
         if rest.isEmpty { return nil }
         if rest.first == "@" {
             let url = rest.dropFirst().trimmingSpaces
-            guard url.contains("://") else { return SpecProblem(problem: "has an @ not followed by a URL", fix: fix) }
-            return nil
+            return FieldGrammar.urlProblem(url).map { SpecProblem(problem: $0, fix: fix) }
         }
         var specifiers = rest.trimmingSpaces
         if specifiers.first == "(" {
@@ -40,11 +46,11 @@ enum PipRequirement {
         for specifier in specifiers.split(separator: ",", omittingEmptySubsequences: false) {
             let trimmed = specifier.trimmingSpaces
             guard let op = operators.first(where: { trimmed.hasPrefix($0) }) else {
-                return SpecProblem(problem: "has \"\(trimmed)\" where a version specifier (==, >=, ~=, …) was expected", fix: fix)
+                return SpecProblem(problem: "has \(FieldGrammar.quote(trimmed)) where a version specifier (==, >=, ~=, …) was expected", fix: fix)
             }
             let version = trimmed.dropFirst(op.count).trimmingSpaces
             let valid = !version.isEmpty && version.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || ".*+!_-".contains($0)) }
-            guard valid else { return SpecProblem(problem: "has \"\(trimmed)\" with a missing or malformed version after \(op)", fix: fix) }
+            guard valid else { return SpecProblem(problem: "has \(FieldGrammar.quote(trimmed)) with a missing or malformed version after \(op)", fix: fix) }
         }
         return nil
     }

@@ -120,8 +120,14 @@ struct SourceLocator {
                 var value = ""
                 i += 1
                 while i < chars.count, chars[i] != quote {
-                    // Basic strings escape; a key with an escape is rare enough to keep the character after the backslash.
-                    if quote == "\"", chars[i] == "\\", i + 1 < chars.count { i += 1 }
+                    if quote == "\"", chars[i] == "\\", i + 1 < chars.count {
+                        // Decoded as toml++ does, so that a key with "\n" or "\u001b" (which the
+                        // grammar refuses) is still found to be named in the error.
+                        let (decoded, next) = unescape(chars, i + 1)
+                        value.unicodeScalars.append(decoded)
+                        i = next
+                        continue
+                    }
                     value.append(chars[i])
                     i += 1
                 }
@@ -139,6 +145,18 @@ struct SourceLocator {
             i = after + 1
         }
     }
+}
+
+/// The character a basic-string escape whose letter is at `start` stands for, and the index after it.
+private func unescape(_ chars: [Character], _ start: Int) -> (Unicode.Scalar, Int) {
+    let simple: [Character: Unicode.Scalar] = ["n": "\n", "t": "\t", "r": "\r", "b": "\u{8}", "f": "\u{c}", "e": "\u{1b}", "\"": "\"", "\\": "\\"]
+    if let scalar = simple[chars[start]] { return (scalar, start + 1) }
+    let digits = chars[start] == "u" ? 4 : chars[start] == "U" ? 8 : 0
+    if digits > 0, start + digits < chars.count, let value = UInt32(String(chars[(start + 1)...(start + digits)]), radix: 16),
+       let scalar = Unicode.Scalar(value) {
+        return (scalar, start + 1 + digits)
+    }
+    return (chars[start].unicodeScalars.first ?? "\\", start + 1)
 }
 
 private extension Substring {

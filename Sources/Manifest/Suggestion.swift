@@ -2,6 +2,8 @@
 enum Suggestion {
     /// The candidate closest to `word`, when it is close enough to be a plausible typo.
     static func closest(to word: String, among candidates: [String]) -> String? {
+        // No key is this long, and the distance table grows with the word.
+        guard word.count <= 64 else { return nil }
         let scored = candidates.map { ($0, distance(word.lowercased(), $0.lowercased())) }
         guard let best = scored.min(by: { $0.1 < $1.1 }) else { return nil }
         // Short words tolerate one edit, longer ones more: "imgae" and "shel" are typos, "foo" is not "mode".

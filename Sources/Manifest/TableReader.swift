@@ -28,14 +28,14 @@ struct TableReader {
     func checkKeys(_ table: TOMLTable, path: [String], allowed: [String]) throws(ManifestError) {
         guard let unknown = inFileOrder(table.keys, path: path).first(where: { !allowed.contains($0) }) else { return }
         let isTable = table[unknown]?.type == .table && path.isEmpty
-        let what = isTable ? "unknown table [\(unknown)]" : "unknown key \"\(unknown)\" in \(Self.describe(path))"
+        let what = isTable ? "unknown table [\(Self.quotedKey(unknown))]" : "unknown key \(FieldGrammar.quote(unknown)) in \(Self.describe(path))"
         let expected = isTable ? allowed.map { "[\($0)]" } : allowed
         if let suggestion = Suggestion.closest(to: unknown, among: allowed) {
             throw error(at: locator.key(path + [unknown]), "\(what); did you mean \"\(suggestion)\"?",
-                        fix: "rename \"\(unknown)\" to \"\(suggestion)\"")
+                        fix: "rename \(FieldGrammar.quote(unknown)) to \"\(suggestion)\"")
         }
         throw error(at: locator.key(path + [unknown]), "\(what); expected one of: \(expected.joined(separator: ", "))",
-                    fix: "remove \"\(unknown)\" or use one of the keys above")
+                    fix: "remove \(FieldGrammar.quote(unknown)) or use one of the keys above")
     }
 
     func table(_ table: TOMLTable, _ key: String, path: [String]) throws(ManifestError) -> TOMLTable? {
@@ -56,12 +56,16 @@ struct TableReader {
         return result
     }
 
-    /// An array of strings, each checked by `check` (which returns what is wrong, or nil).
-    func strings(_ table: TOMLTable, _ key: String, path: [String], check: (String) -> SpecProblem?) throws(ManifestError) -> [String] {
+    /// An array of at most `limit` strings, each checked by `check` (which returns what is wrong, or nil).
+    func strings(_ table: TOMLTable, _ key: String, path: [String], limit: Int, check: (String) -> SpecProblem?) throws(ManifestError) -> [String] {
         guard let value = table[key] else { return [] }
         guard let array = value.array else {
             throw error(at: locator.value(path + [key]), "\(Self.quotedKey(key)) in \(Self.describe(path)) must be an array of strings, found \(value.type)",
                         fix: "write \(key) = [\"…\", \"…\"]")
+        }
+        guard array.count <= limit else {
+            throw error(at: locator.value(path + [key]), "\(Self.quotedKey(key)) in \(Self.describe(path)) has \(array.count) entries; devenv takes at most \(limit)",
+                        fix: "list only what the environment needs")
         }
         var result: [String] = []
         for element in array {
@@ -69,8 +73,11 @@ struct TableReader {
                 throw error(at: locator.value(path + [key]), "\(Self.quotedKey(key)) in \(Self.describe(path)) must hold only strings, found \(element.type)",
                             fix: "quote each entry: \(key) = [\"…\", \"…\"]")
             }
-            if let problem = check(string) {
-                throw error(at: locator.element(string, in: path + [key]), "\(key) entry \"\(string)\" \(problem.problem)", fix: problem.fix)
+            if let problem = FieldGrammar.controlProblem(string, multiline: false).map({ SpecProblem(problem: $0, fix: "remove it from the entry") })
+                ?? (string.utf8.count > FieldGrammar.packageEntryLength
+                    ? SpecProblem(problem: "is longer than \(FieldGrammar.packageEntryLength) characters", fix: "shorten it") : nil)
+                ?? check(string) {
+                throw error(at: locator.element(string, in: path + [key]), "\(key) entry \(FieldGrammar.quote(string)) \(problem.problem)", fix: problem.fix)
             }
             result.append(string)
         }
@@ -84,11 +91,11 @@ struct TableReader {
         if let value = Value(rawValue: string) { return value }
         let allowed = Value.allCases.map(\.rawValue)
         let hint = Suggestion.closest(to: string, among: allowed).map { "did you mean \"\($0)\"? " } ?? ""
-        throw error(at: locator.value(path + [key]), "\(Self.quotedKey(key)) in \(Self.describe(path)) must be one of \(allowed.map { "\"\($0)\"" }.joined(separator: ", ")), found \"\(string)\"",
+        throw error(at: locator.value(path + [key]), "\(Self.quotedKey(key)) in \(Self.describe(path)) must be one of \(allowed.map { "\"\($0)\"" }.joined(separator: ", ")), found \(FieldGrammar.quote(string))",
                     fix: "\(hint)write \(key) = \"\(Suggestion.closest(to: string, among: allowed) ?? allowed[0])\"")
     }
 
     static func quotedKey(_ key: String) -> String {
-        key.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") } ? key : "\"\(key)\""
+        key.count <= 64 && key.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") } ? key : FieldGrammar.quote(key)
     }
 }
