@@ -49,7 +49,9 @@ struct BootstrapBase {
         defer { unlink(tarball) }
         let start = ContinuousClock.now
         output.starting("base", "bootstrap \(suite) from \(mirror)")
-        try run([mmdebstrap, "--variant=apt", "--mode=\(mode)", "--format=tar", release, tarball, mirror])
+        // The manifest's values only after "--": Getopt::Long permutes, so without it any word
+        // starting with - would be an option wherever it stands. Both were checked at parse time.
+        try run([mmdebstrap, "--variant=apt", "--mode=\(mode)", "--format=tar", "--", release, tarball, mirror])
 
         let summary = "bootstrap \(suite)"
         // mmdebstrap's tarball, made here: nothing to check it against.

@@ -93,13 +93,20 @@ struct StepExecutor {
     static func merge(_ base: [String], _ overrides: [String]) -> [String] {
         var entries = base.filter { $0.contains("=") }
         func name(_ entry: String) -> Substring { entry.prefix { $0 != "=" } }
+        // Indexed by name: a manifest may set tens of thousands of variables, and a scan per
+        // variable made build and run quadratic in them.
+        var positions: [Substring: Int] = [:]
+        for (index, entry) in entries.enumerated() { positions[name(entry)] = positions[name(entry)] ?? index }
         for entry in overrides {
-            if let index = entries.firstIndex(where: { name($0) == name(entry) }) { entries[index] = entry } else { entries.append(entry) }
+            if let index = positions[name(entry)] {
+                entries[index] = entry
+            } else {
+                positions[name(entry)] = entries.count
+                entries.append(entry)
+            }
         }
-        if !entries.contains(where: { name($0) == "PATH" }) {
-            entries.append("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
-        }
-        if !entries.contains(where: { name($0) == "HOME" }) { entries.append("HOME=/root") }
+        if positions["PATH"] == nil { entries.append("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") }
+        if positions["HOME"] == nil { entries.append("HOME=/root") }
         return entries
     }
 }
