@@ -89,6 +89,29 @@ import Testing
         #expect(try initialize(["--force", "--bootstrap", "debian:bookworm", "--base", mirror]).status == 2)
     }
 
+    /// Issue 12: a cloned repository's .gitignore symlink (to ~/.bashrc, say) is not appended to.
+    @Test func aGitignoreSymlinkIsNotWrittenThrough() throws {
+        let outside = try TempDir("init-outside")
+        let target = outside.path + "/bashrc"
+        try "# mine\n".write(toFile: target, atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: repository.path + "/.gitignore", withDestinationPath: target)
+        let result = try initialize(["--template", "c"])
+        #expect(result.status == 1, "\(result.output)")
+        #expect(result.stderr.contains("\(repository.path)/.gitignore is a symlink; devenv init does not write through it"), "\(result.stderr)")
+        #expect(result.stderr.contains("fix: replace it with a regular file, or remove it, and run devenv init again"), "\(result.stderr)")
+        #expect(try String(contentsOfFile: target, encoding: .utf8) == "# mine\n")
+        #expect(!FileManager.default.fileExists(atPath: repository.path + "/.devenv/devenv.toml"), "refused before writing anything")
+
+        // A symlinked directory on the way to a file init writes is refused the same way.
+        try FileManager.default.removeItem(atPath: repository.path + "/.gitignore")
+        try FileManager.default.createSymbolicLink(atPath: repository.path + "/.devenv", withDestinationPath: outside.path)
+        let throughDirectory = try initialize([])
+        #expect(throughDirectory.status == 1, "\(throughDirectory.output)")
+        #expect(throughDirectory.stderr.contains("\(repository.path)/.devenv is a symlink"), "\(throughDirectory.stderr)")
+        #expect(throughDirectory.stderr.contains("fix: replace it with a regular directory"), "\(throughDirectory.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: outside.path + "/devenv.toml"))
+    }
+
     @Test func dashCNamesTheProjectAndOutsideARepositoryTheDirectoryIsIt() throws {
         let plain = try TempDir("init-plain")
         let result = try Shell.run(try TestEnvironment.binary(), ["init", "-q", "-C", plain.path, "--template", "node"])

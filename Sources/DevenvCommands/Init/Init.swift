@@ -1,6 +1,11 @@
 import ArgumentParser
 import Foundation
+import Manifest
 import OCI
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct Init: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -46,11 +51,8 @@ struct Init: ParsableCommand {
     func validate() throws {
         if json, !list { throw ValidationError("--json goes with --list") }
         if base != nil, bootstrap != nil { throw ValidationError("--base and --bootstrap cannot be used together") }
-        if let bootstrap {
-            let parts = bootstrap.split(separator: ":", omittingEmptySubsequences: false)
-            guard parts.count == 2, parts[0] == "debian", !parts[1].isEmpty, parts[1].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
-                throw ValidationError("--bootstrap takes debian:SUITE, e.g. debian:bookworm")
-            }
+        if let bootstrap, Manifest.bootstrapProblem(bootstrap) != nil {
+            throw ValidationError("--bootstrap takes debian:SUITE with a lowercase Debian suite, e.g. debian:bookworm")
         }
     }
 
@@ -72,6 +74,9 @@ struct Init: ParsableCommand {
         if existed, !force {
             throw DevenvError.user("\(manifestPath) exists already; devenv init --force overwrites it (your other files stay as they are)")
         }
+
+        let written = [".devenv/devenv.toml"] + chosen.files.map(\.path).filter { !FileManager.default.fileExists(atPath: project + "/" + $0) }
+        try refuseSymlinks(written + (chosen.ignore.isEmpty ? [] : [".gitignore"]), project: project)
 
         var report: [String] = []
         try write(chosen.manifest(base: baseLine), to: manifestPath, mode: 0o644)
@@ -124,26 +129,52 @@ struct Init: ParsableCommand {
         }
     }
 
+    /// A cloned repository's symlink can point anywhere (`~/.bashrc`, another project): init
+    /// writes files and directories of the project itself, never through a link. Checked before
+    /// anything is written, so a refusal leaves the project as it was.
+    private func refuseSymlinks(_ relativePaths: [String], project: String) throws {
+        for relative in relativePaths {
+            var path = project
+            for component in relative.split(separator: "/") {
+                path += "/" + component
+                var status = stat()
+                guard lstat(path, &status) == 0 else { break }
+                if status.st_mode & S_IFMT == S_IFLNK {
+                    throw DevenvError.user("""
+                        \(path) is a symlink; devenv init does not write through it (it could point outside the project)
+                          fix: replace it with a regular \(component == relative.split(separator: "/").last ? "file" : "directory"), or remove it, and run devenv init again
+                        """)
+                }
+            }
+        }
+    }
+
     /// Appends the lines .gitignore does not have yet and returns them.
     private func addToGitignore(_ lines: [String], project: String) throws -> [String] {
+        guard !lines.isEmpty else { return [] }
         let path = project + "/.gitignore"
-        let current = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-        let present = Set(current.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) })
-        let missing = lines.filter { !present.contains($0) }
-        guard !missing.isEmpty else { return [] }
-        let separator = current.isEmpty || current.hasSuffix("\n") ? "" : "\n"
-        let addition = Data((separator + missing.joined(separator: "\n") + "\n").utf8)
-        guard let file = FileHandle(forWritingAtPath: path) else {
-            try write(String(decoding: addition, as: UTF8.self), to: path, mode: 0o644)
-            return missing
+        // O_NOFOLLOW: a symlink put there since the check above is refused, not followed.
+        // O_NONBLOCK: a fifo cannot hang init.
+        let fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            let reason = errno == ELOOP ? "it is a symlink, which devenv init does not write through" : String(cString: strerror(errno))
+            throw DevenvError.user("cannot add to \(path): \(reason)\n  fix: make it a regular file")
+        }
+        let file = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        var status = stat()
+        guard fstat(fd, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
+            throw DevenvError.user("cannot add to \(path): it is not a regular file\n  fix: make it a regular file")
         }
         do {
-            defer { try? file.close() }
-            try file.seekToEnd()
-            try file.write(contentsOf: addition)
+            let current = String(decoding: try file.readToEnd() ?? Data(), as: UTF8.self)
+            let present = Set(current.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) })
+            let missing = lines.filter { !present.contains($0) }
+            guard !missing.isEmpty else { return [] }
+            let separator = current.isEmpty || current.hasSuffix("\n") ? "" : "\n"
+            try file.write(contentsOf: Data((separator + missing.joined(separator: "\n") + "\n").utf8))
+            return missing
         } catch {
             throw DevenvError.user("cannot add to \(path): \(error.localizedDescription)")
         }
-        return missing
     }
 }

@@ -1,0 +1,108 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Issue 12, the manifest's half: a cloned repository's manifest or lock that tries to reach the
+/// host through a value, or is not a file at all, is refused with its place and fix before
+/// anything runs — no mmdebstrap, no layer in the store, no lock written.
+@Suite struct HostileManifestTests {
+    let store: TempDir
+    /// A fake mmdebstrap first on PATH: it leaves a marker if devenv ever runs it.
+    let tools: TempDir
+    var marker: String { tools.path + "/mmdebstrap-ran" }
+
+    init() throws {
+        store = try TempDir("hostile-store")
+        tools = try TempDir("hostile-tools")
+        let fake = tools.path + "/mmdebstrap"
+        try "#!/bin/sh\ntouch '\(marker)'\nexit 1\n".write(toFile: fake, atomically: true, encoding: .utf8)
+        try #require(chmod(fake, 0o755) == 0)
+    }
+
+    /// `devenv build` in `project`, with the fake mmdebstrap found first, killed after 60 s.
+    func build(_ project: BuildProject) throws -> Shell.Result {
+        let path = tools.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        return try Shell.run("/usr/bin/timeout", ["60", try TestEnvironment.binary(), "build", "-C", project.path, "--store", store.path],
+                             environment: ["PATH": path])
+    }
+
+    /// Nothing ran and nothing was stored; the lock is still `lock` (nil: there is none).
+    func expectUntouched(_ project: BuildProject, lock: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(!FileManager.default.fileExists(atPath: marker), "mmdebstrap ran", sourceLocation: sourceLocation)
+        let layers = (try? FileManager.default.contentsOfDirectory(atPath: store.path + "/layers")) ?? []
+        #expect(layers.filter { !$0.hasPrefix(".") }.isEmpty, "layers in the store: \(layers)", sourceLocation: sourceLocation)
+        #expect((try? project.lockText()) == lock, sourceLocation: sourceLocation)
+    }
+
+    @Test func aMirrorWithANewlineIsRefusedBeforeMmdebstrapRuns() throws {
+        let project = try BuildProject("""
+            name = "mirror"
+
+            [base]
+            bootstrap = "debian:bookworm"
+            mirror = "http://127.0.0.1:9/debian\\ndeb [trusted=yes] http://127.0.0.1:9/evil bookworm main"
+            """, store: store.path)
+        let result = try build(project)
+        #expect(result.status == 1, "\(result.output)")
+        #expect(result.stderr.contains(#"\#(project.manifestPath):5:10: mirror "http://127.0.0.1:9/debian\ndeb [trusted=yes]"#), "\(result.stderr)")
+        #expect(result.stderr.contains("contains a line break or another control character\n  fix: write mirror = \"http://deb.debian.org/debian\""), "\(result.stderr)")
+        expectUntouched(project)
+    }
+
+    @Test func aBootstrapSuiteThatIsAnOptionIsRefusedBeforeMmdebstrapRuns() throws {
+        // Only letters and dashes: the old check let this through to mmdebstrap's options.
+        let project = try BuildProject("[base]\nbootstrap = \"debian:--setup-hook\"\nmirror = \"http://127.0.0.1:9/debian\"\n", store: store.path)
+        let result = try build(project)
+        #expect(result.status == 1, "\(result.output)")
+        #expect(result.stderr.contains("\(project.manifestPath):2:13: bootstrap \"debian:--setup-hook\" is not of the form \"debian:SUITE\""), "\(result.stderr)")
+        #expect(result.stderr.contains("fix: write bootstrap = \"debian:bookworm\""), "\(result.stderr)")
+        expectUntouched(project)
+
+        // The lock is as untrusted as the manifest.
+        try project.write("[base]\nbootstrap = \"debian:bookworm\"\n")
+        let lock = #"{"base": {"bootstrap": "debian:--setup-hook=touch /tmp/owned"}, "version": 1}"#
+        try lock.write(toFile: project.lockPath, atomically: true, encoding: .utf8)
+        let locked = try build(project)
+        #expect(locked.status == 1, "\(locked.output)")
+        #expect(locked.stderr.contains("\(project.lockPath):1:24: \"base.bootstrap\" \"debian:--setup-hook=touch /tmp/owned\" is not of the form"), "\(locked.stderr)")
+        expectUntouched(project, lock: lock)
+    }
+
+    @Test func aFifoManifestIsAnErrorNotAHang() throws {
+        let project = try BuildProject("", store: store.path)
+        try FileManager.default.removeItem(atPath: project.manifestPath)
+        try #require(mkfifo(project.manifestPath, 0o644) == 0)
+        let result = try build(project)
+        #expect(result.status != 124, "devenv build hung on the fifo")
+        #expect(result.status == 1, "\(result.output)")
+        #expect(result.stderr.contains("\(project.manifestPath):1:1: the manifest file is a named pipe (fifo), not a regular file\n  fix: replace it with a regular file"),
+                "\(result.stderr)")
+        expectUntouched(project)
+    }
+
+    @Test func aDirectoryManifestIsNamedAsOne() throws {
+        let project = try BuildProject("", store: store.path)
+        try FileManager.default.removeItem(atPath: project.manifestPath)
+        try FileManager.default.createDirectory(atPath: project.manifestPath, withIntermediateDirectories: false)
+        let result = try build(project)
+        #expect(result.status == 1, "\(result.output)")
+        #expect(result.stderr.contains("\(project.manifestPath):1:1: the manifest file is a directory\n  fix: remove the directory, then create it with `devenv init`"),
+                "\(result.stderr)")
+        #expect(!result.stderr.contains("NSCocoaErrorDomain"))
+        expectUntouched(project)
+    }
+
+    /// No timing assertion: the old quadratic merge took minutes here, the test's time shows it.
+    @Test func twentyThousandVariablesBuildAndRun() throws {
+        let variables = (0..<20_000).map { "K\($0) = \"v\($0)\"" }.joined(separator: "\n")
+        let project = try BuildProject("[base]\nimage = \"\(try BuildProject.base())\"\n\n[env]\n\(variables)\n", store: store.path)
+        let built = try project.devenv("build")
+        #expect(built.status == 0, "\(built.output)")
+        let inside = try project.sh(#"echo "$K0 $K12345 $K19999"; env | grep -c '^K[0-9]*='"#)
+        #expect(inside.status == 0, "\(inside.stderr)")
+        #expect(inside.stdout == "v0 v12345 v19999\n20000\n", "\(inside.output)")
+    }
+}
