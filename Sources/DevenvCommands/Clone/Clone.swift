@@ -13,7 +13,9 @@ struct Clone: ParsableCommand {
             interrupted clone (Ctrl-C) leaves no directory behind; DIR must not exist or be \
             empty. Then, when the repository has a .devenv/devenv.toml, its environment is built \
             (devenv build in DIR); --enter opens a shell in it afterwards. A repository without \
-            one is cloned all the same, and devenv says so.
+            one is cloned all the same, and devenv says so. When the manifest reaches outside the \
+            repository (host [mounts], seccomp = "unconfined"), devenv lists what it asks for, \
+            builds and enters nothing, and exits 1: read it, then run devenv trust in DIR.
 
             Examples:
               devenv clone https://github.com/team/webapp.git
