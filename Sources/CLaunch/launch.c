@@ -345,8 +345,16 @@ int claunch_try(int argc, char **argv, int *status) {
     struct record record;
     char why[PATH_MAX + 64];
     if (record_read(path, &record, why, sizeof why) < 0) return miss(why);
+    /* Held before the layers are checked: from here on gc deletes none of them. */
+    char held[PATH_MAX];
+    int hold = claunch_hold_layers(record.config.layers_dir, record.config.lowers, record.config.lower_count, held, sizeof held);
+    if (hold < 0) {
+        record_free(&record);
+        return miss("cannot mark the layers in use");
+    }
     const char *reason = stale(&record, key, core, why, sizeof why);
     if (reason) {
+        claunch_release_layers(hold, held);
         record_free(&record);
         return miss(reason);
     }
@@ -356,12 +364,14 @@ int claunch_try(int argc, char **argv, int *status) {
     size_t project_length = strlen(project);
     if (strncmp(start, project, project_length) != 0 || (start[project_length] && start[project_length] != '/')
         || !join(cwd, sizeof cwd, record.mount_point, start + project_length)) {
+        claunch_release_layers(hold, held);
         record_free(&record);
         return miss("the working directory is not below the project");
     }
     if (tracing()) say("devenv: fast start from %s", path);
     char error[1024];
     *status = run_record(&record, &inv, cwd, error, sizeof error);
+    claunch_release_layers(hold, held);
     record_free(&record);
     if (*status >= 0) return 1;
     /* Nothing ran. Whatever made the recorded sandbox fail (a damaged record, a host that

@@ -33,6 +33,17 @@ public final class FileLock: @unchecked Sendable {
         return FileLock(fd: fd, path: path)
     }
 
+    /// The lock if nobody holds it now, else nil: for cleaning up after holders that are gone.
+    public static func tryAcquire(_ path: String) -> FileLock? {
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { return nil }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            return nil
+        }
+        return FileLock(fd: fd, path: path)
+    }
+
     /// The synchronous form, for code that is not async; blocks the calling thread.
     public static func acquireBlocking(_ path: String) throws -> FileLock {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)

@@ -23,6 +23,11 @@ extension LayerStore {
         return UInt64(text.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
+    /// Drops the stamp of a layer that was deleted (gc), so stamps do not pile up.
+    public func forgetStamp(_ key: String) {
+        unlink(stampPath(key))
+    }
+
     /// Records that the directory now at `key` was made from verified content.
     func stamp(_ key: String) throws {
         guard let inode = directoryInode(key) else {

@@ -72,6 +72,24 @@ struct claunch_record_input {
 int claunch_record_write(const char *path, const struct csandbox_config *config,
                          const struct claunch_record_input *input, char *error, size_t error_size);
 
+/* Layers in use. A sandbox holds its layers for as long as it runs: a file in
+ * `<layers_dir>/.in-use/` naming them one a line, under a shared flock the kernel drops when the
+ * process ends. gc and a rebuild delete no layer a live hold names. */
+#define CLAUNCH_IN_USE_DIRECTORY ".in-use"
+
+/* Registers a hold on `names` (directories in `layers_dir`); returns its descriptor (keep it open
+ * while the sandbox runs) and writes the hold's path to `held`, or -1 with errno. */
+int claunch_hold_layers(const char *layers_dir, const char *const *names, size_t count, char *held, size_t held_size);
+
+/* Ends a hold (fd < 0: nothing to do). */
+void claunch_release_layers(int fd, const char *held);
+
+/* For deleting layers: takes the exclusive store-wide lock (no sandbox registers while it is
+ * held; close the returned descriptor to release it), removes the holds of processes that are
+ * gone, and sets `*names` to a malloc'd, newline-separated list of what live holds name. -1 with
+ * errno on failure. */
+int claunch_layers_in_use(const char *layers_dir, char **names);
+
 /* The working tree of the git repository containing `start` (an absolute, physical directory),
  * as libgit2's discovery finds it without crossing a file system boundary: the nearest
  * directory with a `.git` directory (holding HEAD and objects) or a `.git` file ("gitdir: …").

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OCI
+import Sandbox
 import Storage
 
 #if canImport(Glibc)
@@ -17,7 +18,9 @@ struct Gc: AsyncParsableCommand {
             directory or manifest is gone is dropped from the index first (its home directory in \
             envs/ stays). Also removed: scratch left under tmp/ by killed runs. Waits for builds \
             in progress; anything written in the last --grace seconds (10 minutes) is left alone, \
-            so a pull running at the same time is never cut short.
+            so a pull running at the same time is never cut short. Layers a running `run` or \
+            `enter` uses are kept until it ends, and so is a partial download a pull is writing; \
+            one a killed pull left is removed once it is older than the grace period.
 
             Examples:
               devenv gc --dry-run    show what would be deleted
@@ -72,6 +75,17 @@ struct Gc: AsyncParsableCommand {
             if let source = entry.annotations?[ContentStore.sourceIndexAnnotation], let digest = try? Digest(source) { blobs.insert(digest) }
         }
 
+        // Layers a running sandbox holds are kept, whatever references them; the lock keeps new
+        // sandboxes from starting on a layer while it is being deleted.
+        let inUse: Set<String>
+        let removalLock: LayerHold.RemovalLock
+        do {
+            (inUse, removalLock) = try LayerHold.inUse(layersDirectory: store.layers)
+        } catch {
+            throw DevenvError.internal(error.message)
+        }
+        defer { withExtendedLifetime(removalLock) {} }
+
         let now = Date().timeIntervalSince1970
         var freedBytes: Int64 = 0
         var removedBlobs: [Digest] = []
@@ -80,18 +94,32 @@ struct Gc: AsyncParsableCommand {
             freedBytes += size
         }
         var removedLayers: [String] = []
-        for name in Self.entries(store.layers) where !layers.contains(name) && !isRecent(layerStore.directory(for: name), now: now) {
+        for name in Self.entries(store.layers) where !layers.contains(name) && !inUse.contains(name) && !isRecent(layerStore.directory(for: name), now: now) {
             removedLayers.append(name)
             freedBytes += layerStore.diskUsage(name)
         }
         var removedScratch: [String] = []
         for name in Self.entries(store.tmp) where name != "ingest" && !name.hasSuffix(".lock") {
             let path = store.tmp + "/" + name
-            if !isRecent(path, now: now) {
+            if !isRecent(path, now: now), !Self.retiredLayerInUse(name, inUse: inUse) {
                 removedScratch.append(path)
                 freedBytes += LayerStore.diskUsage(path: path)
             }
         }
+        // Partial downloads: a pull that is running holds the blob's lock, and a killed one
+        // resumes from its partial only within the grace period.
+        var ingestLocks: [FileLock] = []
+        for name in Self.entries(store.tmp + "/ingest") where !name.hasSuffix(".lock") {
+            let path = store.tmp + "/ingest/" + name
+            guard !isRecent(path, now: now) else { continue }
+            if name.hasSuffix(".partial") {
+                guard let lock = FileLock.tryAcquire(store.tmp + "/ingest/" + name.dropLast(".partial".count) + ".lock") else { continue }
+                ingestLocks.append(lock)
+            }
+            removedScratch.append(path)
+            freedBytes += LayerStore.diskUsage(path: path)
+        }
+        defer { _ = ingestLocks }
 
         let verb = dryRun ? "Would remove" : "Removed"
         for name in orphaned { Terminal.note("\(verb) \(name): its project is gone") }
@@ -105,8 +133,16 @@ struct Gc: AsyncParsableCommand {
             for digest in removedBlobs { content.remove(digest) }
             let mapping = LayerLayout.forInvoker(asRoot: false).mapping
             try StoreCleaner.remove(removedLayers.map(layerStore.directory(for:)) + removedScratch, mapping: mapping)
+            for name in removedLayers { layerStore.forgetStamp(name) }
         }
         Terminal.out("\(verb) \(removedBlobs.count) blobs, \(removedLayers.count) layers and \(removedScratch.count) scratch entries: \(dryRun ? "would free" : "freed") \(Terminal.bytes(freedBytes))")
+    }
+
+    /// A layer directory `build --no-cache` replaced while a sandbox ran on it
+    /// (`tmp/retired-<name>.<uuid>`): kept while any sandbox holds a layer of that name.
+    static func retiredLayerInUse(_ entry: String, inUse: Set<String>) -> Bool {
+        guard entry.hasPrefix(StepExecutor.retiredPrefix), let dot = entry.lastIndex(of: ".") else { return false }
+        return inUse.contains(String(entry[entry.index(entry.startIndex, offsetBy: StepExecutor.retiredPrefix.count)..<dot]))
     }
 
     /// Directory entries, without dot entries (`layers/.sandbox` is the sandbox's mountpoint).

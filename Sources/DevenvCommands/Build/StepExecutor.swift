@@ -28,6 +28,9 @@ struct StepExecutor {
         return try run(command: command, environment: environment, lowers: lowers, scratch: scratch, capture: true, onLine: onLine)
     }
 
+    /// Where `build --no-cache` moves the layer it replaces: `tmp/retired-<name>.<uuid>`.
+    static let retiredPrefix = "retired-"
+
     /// Makes layer `step.key` over `lowers` unless it exists (or `replace`); returns the new
     /// layer's blob when it ran, nil when the layer was there.
     /// The layer appears in `layers/` only complete, its blob in the content store first; a
@@ -35,12 +38,21 @@ struct StepExecutor {
     func build(_ step: BuildStep, lowers: [String], replace: Bool = false) async throws -> LayerBlob.Stored? {
         let layerStore = store.layerStore()
         if replace, layerStore.contains(step.key) {
-            // Sandboxes running on the old directory keep it; it goes to tmp/ as garbage.
-            let retired = "\(store.tmp)/retired-\(step.key).\(UUID().uuidString)"
-            guard rename(layerStore.directory(for: step.key), retired) == 0 else {
-                throw DevenvError.internal("cannot replace layer \(step.key): \(String(cString: strerror(errno)))")
+            // A sandbox running on the old directory keeps it (a mounted overlay follows the
+            // rename): it waits in tmp/ until gc finds no sandbox holding a layer of this name.
+            let retired = "\(store.tmp)/\(Self.retiredPrefix)\(step.key).\(UUID().uuidString)"
+            let inUse: Set<String>
+            do {
+                let (names, lock) = try LayerHold.inUse(layersDirectory: store.layers)
+                inUse = names
+                guard rename(layerStore.directory(for: step.key), retired) == 0 else {
+                    throw DevenvError.internal("cannot replace layer \(step.key): \(String(cString: strerror(errno)))")
+                }
+                withExtendedLifetime(lock) {}
+            } catch let error as SandboxError {
+                throw DevenvError.internal(error.message)
             }
-            try? StoreCleaner.remove([retired], mapping: layout.mapping)
+            if !inUse.contains(step.key) { try? StoreCleaner.remove([retired], mapping: layout.mapping) }
         }
         let content = try store.contentStore()
         var stored: LayerBlob.Stored?

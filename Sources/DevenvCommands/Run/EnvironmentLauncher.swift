@@ -112,6 +112,18 @@ struct EnvironmentLauncher {
                 + (identity.mode == .single && !global.quiet ? [.content(store.envs + "/" + Self.singleIDNote)] : [])
             record = inputs
         }
+        // Until the sandbox ends, gc and a rebuild delete none of its layers. Held after they
+        // were made, so one gc removed in between is caught here rather than by the mount.
+        let hold: LayerHold
+        do {
+            hold = try LayerHold(layersDirectory: store.layers, layers: spec.layers)
+        } catch {
+            throw DevenvError.internal(error.message)
+        }
+        if let missing = spec.layers.first(where: { access(store.layers + "/" + $0, F_OK) != 0 }) {
+            throw DevenvError.user("layer \(missing) was removed while the environment was starting (by devenv gc?); run the command again")
+        }
+        defer { withExtendedLifetime(hold) {} }
         do {
             return try Sandbox.run(spec, record: record)
         } catch let error where error.code == .exec {
