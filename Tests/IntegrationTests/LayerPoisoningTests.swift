@@ -153,6 +153,43 @@ import Glibc
         #expect(run.status == 0 && run.stdout == "amd64\n", "the real image runs the liar's files: \(run.output)")
     }
 
+    /// Through a project: a manifest whose base is the lying image fails to build with the same
+    /// claimed/actual error and leaves nothing; the project on the real image then builds and runs
+    /// the real files.
+    @Test(arguments: StoreUser.all)
+    func aProjectOnALyingBaseFailsToBuildAndLeavesNothing(user: StoreUser) throws {
+        let temp = try TempDir("poison")
+        let liar = try Self.pushLiar(temp: temp)
+        let store = try user.makeStore("store", in: temp)
+        let project = temp.path + "/project"
+        try FileManager.default.createDirectory(atPath: project + "/.devenv", withIntermediateDirectories: true)
+        #expect(try Shell.run("git", ["init", "-q", project]).status == 0)
+        func use(_ base: String) throws {
+            try "name = \"poisoned\"\n\n[base]\nimage = \"\(base)\"\n".write(toFile: project + "/.devenv/devenv.toml", atomically: true, encoding: .utf8)
+            try? FileManager.default.removeItem(atPath: project + "/.devenv/devenv.lock")
+            #expect(try Shell.run("chown", ["-R", "\(user.name):\(user.name)", project]).status == 0)
+        }
+        /// lock, then build: whichever first unpacks the base must refuse it.
+        func build() throws -> Shell.Result {
+            let lock = try user.devenv(["lock", "-C", project], store: store)
+            guard lock.status == 0 else { return lock }
+            return try user.devenv(["build", "-C", project], store: store)
+        }
+
+        try use(liar.ref)
+        let lying = try build()
+        #expect(lying.status != 0, "a project on the lying image was built: \(lying.output)")
+        #expect(lying.stderr.contains("claimed \(liar.claimed)") && lying.stderr.contains("actual \(liar.actual)"),
+                "the error does not name the claimed and the actual diff_id: \(lying.stderr)")
+        try Self.expectNothingLeft(store)
+
+        try use(try Self.real)
+        let real = try build()
+        try #require(real.status == 0, "\(real.output)")
+        let run = try user.devenv(["run", "-C", project, "--", "cat", "/etc/arch"], store: store)
+        #expect(run.status == 0 && run.stdout == "amd64\n", "the project runs the liar's files: \(run.output)")
+    }
+
     /// The other order: the real layer is there and verified, so the liar's claim gets the real
     /// content (its own bytes are never unpacked), and the real image stays as it was.
     @Test(arguments: StoreUser.all)
