@@ -50,6 +50,12 @@ import Glibc
         #expect(result.stderr.contains(#"\#(project.manifestPath):5:10: mirror "http://127.0.0.1:9/debian\ndeb [trusted=yes]"#), "\(result.stderr)")
         #expect(result.stderr.contains("contains a line break or another control character\n  fix: write mirror = \"http://deb.debian.org/debian\""), "\(result.stderr)")
         expectUntouched(project)
+
+        // The control: with a plain mirror devenv does run the fake, so "it did not run" above means something.
+        try project.write("[base]\nbootstrap = \"debian:bookworm\"\nmirror = \"http://127.0.0.1:9/debian\"\n")
+        let plain = try build(project)
+        #expect(plain.status == 1 && plain.stderr.contains("mmdebstrap could not bootstrap debian:bookworm"), "\(plain.output)")
+        #expect(FileManager.default.fileExists(atPath: marker), "the fake mmdebstrap on PATH was not the one run")
     }
 
     @Test func aBootstrapSuiteThatIsAnOptionIsRefusedBeforeMmdebstrapRuns() throws {

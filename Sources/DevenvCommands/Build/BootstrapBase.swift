@@ -127,6 +127,8 @@ struct BootstrapBase {
 
     static func which(_ name: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        return (path.split(separator: ":") + ["/usr/bin", "/usr/sbin"]).map { "\($0)/\(name)" }.first { access($0, X_OK) == 0 }
+        // String(_:) first: without it the split's elements were character arrays here, printed as
+        // ["/", "u", …], so only the two fallbacks ever matched and PATH was never searched.
+        return (path.split(separator: ":").map(String.init) + ["/usr/bin", "/usr/sbin"]).map { "\($0)/\(name)" }.first { access($0, X_OK) == 0 }
     }
 }
