@@ -8,6 +8,9 @@ public struct OCIError: Error, CustomStringConvertible, Sendable, Equatable {
         case digestMismatch, invalidContent
         /// The network or the registry failed; worth retrying.
         case transient
+        /// The registry took the connection and then sent nothing for `RegistryClient.readTimeout`:
+        /// retried once only, since a server that hangs usually keeps hanging.
+        case stalled
         /// The local store or file system failed.
         case store
     }

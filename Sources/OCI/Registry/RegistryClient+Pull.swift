@@ -163,12 +163,14 @@ extension RegistryClient {
         }
     }
 
-    /// Runs `body`, retrying transient failures with exponential backoff (0.5 s, 1 s, 2 s, 4 s).
+    /// Runs `body`, retrying transient failures with exponential backoff (0.5 s, 1 s, 2 s, 4 s),
+    /// and a stalled registry once.
     @discardableResult
     func retrying<T>(_ digest: Digest?, progress: @Sendable (PullEvent) -> Void, _ body: () async throws -> T) async throws -> T {
         var attempt = 1
         while true {
-            do { return try await body() } catch let error as OCIError where error.code == .transient && attempt < 5 {
+            do { return try await body() } catch let error as OCIError
+                where (error.code == .transient && attempt < 5) || (error.code == .stalled && attempt < 2) {
                 if let digest { progress(.retrying(digest, attempt: attempt, reason: error.message)) }
                 try await Task.sleep(for: .milliseconds(500 << (attempt - 1)))
                 attempt += 1

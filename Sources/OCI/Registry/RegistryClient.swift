@@ -20,7 +20,7 @@ public final class RegistryClient: Sendable {
         config.redirectConfiguration = .disallow
         // A read timeout bounds a stalled connection; there is no total deadline, since a large
         // layer on a slow link may take long and still be progressing.
-        config.timeout = .init(connect: .seconds(15), read: .seconds(60))
+        config.timeout = .init(connect: .seconds(15), read: .seconds(Int64(Self.readTimeoutSeconds)))
         config.decompression = .disabled
         // Our own retries (`retrying`: 5 attempts, 0.5–4 s apart) cover flaky connections; the
         // pool's would retry a refused connection until the connect timeout, on every attempt,
@@ -30,6 +30,9 @@ public final class RegistryClient: Sendable {
         self.credentials = credentials
         self.insecureHosts = Set(insecureHosts)
     }
+
+    /// How long a registry may send nothing before the request counts as stalled.
+    public static let readTimeoutSeconds = 20
 
     public func shutdown() async {
         try? await http.shutdown()
@@ -87,6 +90,11 @@ public final class RegistryClient: Sendable {
             let response: HTTPClientResponse
             do {
                 response = try await http.execute(request, deadline: .distantFuture)
+            } catch let error as HTTPClientError where error == .readTimeout {
+                throw OCIError(.stalled, """
+                    registry \(ref.registryHost) accepted the connection but sent nothing for \(Self.readTimeoutSeconds) s \
+                    (is it overloaded, or is something other than a registry listening there?)
+                    """)
             } catch {
                 throw OCIError(.transient, "cannot reach registry \(ref.registryHost): \(Self.describe(error))")
             }
