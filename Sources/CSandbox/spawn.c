@@ -92,7 +92,33 @@ void csandbox_abort(struct csandbox_process *process) {
     reap(process);
 }
 
+static const int forwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
+enum { FORWARDED_COUNT = sizeof forwarded / sizeof *forwarded };
+static struct sigaction before_forwarding[FORWARDED_COUNT];
+static volatile pid_t forward_to;
+
+/* Only what a process sent (si_code <= 0: kill, sigqueue, tkill); see reaper.c. */
+static void forward_signal(int signal, siginfo_t *info, void *unused) {
+    (void)unused;
+    if (info->si_code <= 0 && forward_to > 0) kill(forward_to, signal);
+}
+
+/* From before the command is released until it is reaped: a signal sent to us as soon as the
+ * command has visibly started (a file it wrote, say) must reach it, not end us. */
+static void start_forwarding(pid_t pid) {
+    struct sigaction forward = {.sa_sigaction = forward_signal, .sa_flags = SA_SIGINFO | SA_RESTART};
+    sigemptyset(&forward.sa_mask);
+    forward_to = pid;
+    for (int i = 0; i < FORWARDED_COUNT; i++) sigaction(forwarded[i], &forward, &before_forwarding[i]);
+}
+
+static void stop_forwarding(void) {
+    forward_to = 0;
+    for (int i = 0; i < FORWARDED_COUNT; i++) sigaction(forwarded[i], &before_forwarding[i], NULL);
+}
+
 int csandbox_start(struct csandbox_process *process, char *error, size_t error_size, int *errno_out) {
+    start_forwarding(process->pid);
     ssize_t written;
     do written = send(process->control_fd, "g", 1, MSG_NOSIGNAL);
     while (written < 0 && errno == EINTR);
@@ -118,32 +144,16 @@ int csandbox_start(struct csandbox_process *process, char *error, size_t error_s
         error[0] = '\0';
         text_append(error, error_size, message ? message + 1 : report);
     }
+    stop_forwarding();
     csandbox_abort(process);
     return kind;
 }
 
-static volatile pid_t forward_to;
-
-/* Only what a process sent (si_code <= 0: kill, sigqueue, tkill); see reaper.c. */
-static void forward_signal(int signal, siginfo_t *info, void *unused) {
-    (void)unused;
-    if (info->si_code <= 0 && forward_to > 0) kill(forward_to, signal);
-}
-
 int csandbox_wait(struct csandbox_process *process, int reclaim_terminal) {
-    static const int signals[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
-    enum { COUNT = sizeof signals / sizeof *signals };
-    struct sigaction previous[COUNT];
-    struct sigaction forward = {.sa_sigaction = forward_signal, .sa_flags = SA_SIGINFO | SA_RESTART};
-    sigemptyset(&forward.sa_mask);
-    forward_to = process->pid;
-    for (int i = 0; i < COUNT; i++) sigaction(signals[i], &forward, &previous[i]);
-
     int status = 0;
     while (waitpid(process->pid, &status, 0) < 0 && errno == EINTR) {}
 
-    forward_to = 0;
-    for (int i = 0; i < COUNT; i++) sigaction(signals[i], &previous[i], NULL);
+    stop_forwarding();
     close(process->control_fd);
     process->control_fd = -1;
 

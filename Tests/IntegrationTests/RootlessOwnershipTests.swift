@@ -3,9 +3,10 @@ import Testing
 
 /// Owners inside a rootless sandbox (docs/architecture.md, "Id mapping"): with /etc/subuid ranges
 /// and newuidmap, layers are unpacked in the sandbox's id mapping, so the image's root-owned files
-/// appear root-owned and its 1000-owned files 1000-owned. devenv-sub's own uid is 1001, not
-/// 1000, so keep-id leaves 1000 to a subordinate id: the image's 1000 stays 1000 inside. Without
-/// ranges every file is the user's, as the single-id mapping can show nothing else.
+/// appear root-owned and its 1000-owned files 1000-owned. devenv-sub's own uid is not 1000
+/// (scripts/test creates the test users from 1100 up), so keep-id leaves 1000 to a subordinate
+/// id: the image's 1000 stays 1000 inside. Without ranges every file is the user's, as the
+/// single-id mapping can show nothing else.
 @Suite(.serialized) struct RootlessOwnershipTests {
     static let paths = ["/bin/busybox", "/etc/passwd", "/home/user/owned-file"]
 

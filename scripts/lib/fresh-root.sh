@@ -41,7 +41,14 @@ make_fresh_root() {
     mkdir "$dir"
     tar -C "$dir" --numeric-owner --xattrs --xattrs-include='*' -xpf "$tarball"
     mkdir -p "$dir/opt/swift" "$dir/opt/swift-packages" "$dir/src"
+    # The machine's network setup, which comes with the machine rather than with a package: name
+    # resolution, and the CA certificates it trusts (an egress proxy that re-signs TLS has its CA
+    # only there; pip in a build step would reject PyPI without it). The local CAs are copied too,
+    # so a ca-certificates package installed later keeps them in the bundle it regenerates.
     cp /etc/resolv.conf "$dir/etc/resolv.conf"
+    mkdir -p "$dir/etc/ssl/certs" "$dir/usr/local/share/ca-certificates"
+    [[ -f /etc/ssl/certs/ca-certificates.crt ]] && cp /etc/ssl/certs/ca-certificates.crt "$dir/etc/ssl/certs/"
+    cp -r /usr/local/share/ca-certificates/. "$dir/usr/local/share/ca-certificates/" 2>/dev/null || true
     # The workplace's git setup for the Swift packages, as on every machine that has them.
     local f
     for f in /etc/gitconfig /etc/gitignore; do

@@ -109,8 +109,9 @@ int csandbox_spawn(const struct csandbox_config *config, struct csandbox_process
  * csandbox_failure with the child's message in `error` (the child is reaped then). */
 int csandbox_start(struct csandbox_process *process, char *error, size_t error_size, int *errno_out);
 
-/* Waits for the sandbox to end, forwarding signals sent to this process (not those a terminal
- * sends to the whole process group: the command gets those itself). Returns the command's exit
+/* Waits for the sandbox to end, forwarding signals sent to this process (from csandbox_start on,
+ * so none is lost to a command that is already running; not those a terminal sends to the whole
+ * process group: the command gets those itself). Returns the command's exit
  * status, 128+N when signal N killed it. With `reclaim_terminal`, makes this process group the
  * terminal's foreground one again afterwards (the command may have taken it). */
 int csandbox_wait(struct csandbox_process *process, int reclaim_terminal);
