@@ -87,6 +87,7 @@ const char *failure_hint(enum step step, int error, const char *subject) {
         if (error == ENODEV) return "overlayfs is not available: modprobe overlay";
         if (error == ENOENT) return "a layer directory is missing: pull the image again";
         if (error == E2BIG) return "images of more than about 60 layers need Linux ≥ 6.8";
+        if (error == EMLINK) return "the image has more than 998 layers, more than overlayfs can stack even nested: flatten it";
         return NULL;
     case STEP_PROC:
         if (error == EPERM)

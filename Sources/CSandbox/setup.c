@@ -171,12 +171,45 @@ static void build_skeleton(const struct child_context *context, int skeleton) {
     for (size_t i = 0; i < config->file_count; i++) write_file(context, skeleton, &config->files[i]);
 }
 
+/* The kernel's OVL_MAX_STACK: lower directories one overlay takes. */
+enum { OVERLAY_MAX_STACK = 500 };
+
+/* An overlay of `lowers` (top first), each given on its own with fsconfig's "lowerdir+" (Linux
+ * 6.8), mounted on `target`; writable when `upper` is given. */
+static int mount_overlay_stack(const char *const *lowers, size_t count, const char *upper, const char *work, const char *target) {
+    int context = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
+    if (context < 0) return -1;
+    int result = (int)syscall(SYS_fsconfig, context, FSCONFIG_SET_FLAG, "userxattr", NULL, 0);
+    for (size_t i = 0; result == 0 && i < count; i++) {
+        result = (int)syscall(SYS_fsconfig, context, FSCONFIG_SET_STRING, "lowerdir+", lowers[i], 0);
+        /* A kernel before 6.8 does not know "lowerdir+": the image has too many layers for it. */
+        if (result < 0 && i == 0 && errno == EINVAL) errno = E2BIG;
+    }
+    if (result == 0 && upper) {
+        result = (int)syscall(SYS_fsconfig, context, FSCONFIG_SET_STRING, "upperdir", upper, 0);
+        if (result == 0) result = (int)syscall(SYS_fsconfig, context, FSCONFIG_SET_STRING, "workdir", work, 0);
+    }
+    if (result == 0) result = (int)syscall(SYS_fsconfig, context, FSCONFIG_CMD_CREATE, NULL, NULL, 0);
+    int mount = -1;
+    if (result == 0) {
+        unsigned attributes = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (upper ? 0 : MOUNT_ATTR_RDONLY);
+        mount = (int)syscall(SYS_fsmount, context, FSMOUNT_CLOEXEC, attributes);
+        result = mount < 0 ? -1 : (int)syscall(SYS_move_mount, mount, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH);
+    }
+    int error = errno;
+    if (mount >= 0) close(mount);
+    close(context);
+    errno = error;
+    return result;
+}
+
 /* mount(2) takes the overlay's options as one string of at most a page: layer names are relative
  * to layers_dir (the cwd) to keep it short, which fits about 60 layers (a build's upper and work
  * directories are absolute, but only two paths). Beyond that, each lower directory goes in on its
- * own with fsconfig's "lowerdir+" (Linux 6.8). */
+ * own (Linux 6.8). Beyond what one overlay stacks, the bottom layers become a read-only overlay of
+ * their own under the others (overlayfs nests once): up to 2 * OVERLAY_MAX_STACK - 2 layers. */
 static int mount_overlay(const struct csandbox_config *config, const char *target) {
-    char skeleton[PATH_MAX] = "", upper[PATH_MAX] = "", work[PATH_MAX] = "";
+    char skeleton[PATH_MAX] = "", upper[PATH_MAX] = "", work[PATH_MAX] = "", nested[PATH_MAX] = "";
     text_append(skeleton, sizeof skeleton, config->scratch);
     text_append(skeleton, sizeof skeleton, "/skeleton");
     int writable = config->writable_root || config->upper_dir;
@@ -207,32 +240,25 @@ static int mount_overlay(const struct csandbox_config *config, const char *targe
         return sys_mount("overlay", target, "overlay", flags, options);
     }
 
-    int context = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
-    if (context < 0) return -1;
-    int result = (int)syscall(SYS_fsconfig, context, FSCONFIG_SET_FLAG, "userxattr", NULL, 0);
-    if (result == 0 && syscall(SYS_fsconfig, context, FSCONFIG_SET_STRING, "lowerdir+", skeleton, 0) < 0) {
-        /* A kernel before 6.8 does not know "lowerdir+": the image has too many layers for it. */
-        result = -1;
-        if (errno == EINVAL) errno = E2BIG;
+    /* The skeleton, the layers mounted directly, and the nested overlay of the rest if any. */
+    const char *stack[OVERLAY_MAX_STACK];
+    size_t count = 0, direct = config->lower_count;
+    stack[count++] = skeleton;
+    if (config->lower_count + 1 > OVERLAY_MAX_STACK) {
+        direct = OVERLAY_MAX_STACK - 2;
+        size_t rest = config->lower_count - direct;
+        if (rest > OVERLAY_MAX_STACK) {
+            errno = EMLINK;
+            return -1;
+        }
+        text_append(nested, sizeof nested, config->scratch);
+        text_append(nested, sizeof nested, "/nested");
+        if (mkdir(nested, 0755) < 0) return -1;
+        if (mount_overlay_stack(config->lowers + direct, rest, NULL, NULL, nested) < 0) return -1;
     }
-    for (size_t i = 0; result == 0 && i < config->lower_count; i++)
-        result = (int)syscall(SYS_fsconfig, context, FSCONFIG_SET_STRING, "lowerdir+", config->lowers[i], 0);
-    if (result == 0 && writable) {
-        result = (int)syscall(SYS_fsconfig, context, FSCONFIG_SET_STRING, "upperdir", upper, 0);
-        if (result == 0) result = (int)syscall(SYS_fsconfig, context, FSCONFIG_SET_STRING, "workdir", work, 0);
-    }
-    if (result == 0) result = (int)syscall(SYS_fsconfig, context, FSCONFIG_CMD_CREATE, NULL, NULL, 0);
-    int mount = -1;
-    if (result == 0) {
-        unsigned attributes = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (writable ? 0 : MOUNT_ATTR_RDONLY);
-        mount = (int)syscall(SYS_fsmount, context, FSMOUNT_CLOEXEC, attributes);
-        result = mount < 0 ? -1 : (int)syscall(SYS_move_mount, mount, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH);
-    }
-    int error = errno;
-    if (mount >= 0) close(mount);
-    close(context);
-    errno = error;
-    return result;
+    for (size_t i = 0; i < direct; i++) stack[count++] = config->lowers[i];
+    if (nested[0]) stack[count++] = nested;
+    return mount_overlay_stack(stack, count, writable ? upper : NULL, work, target);
 }
 
 /* Mounts the scratch tmpfs, the skeleton and the overlay; returns the new root (O_PATH). */

@@ -44,8 +44,10 @@ public struct Manifest: Sendable, Equatable {
         public var hostname: String?
     }
 
+    /// `host`: the host's network; `none`: only loopback; `private`: a network namespace of its
+    /// own with outbound access, the host's loopback unreachable.
     public enum NetworkMode: String, Sendable, Equatable, CaseIterable {
-        case host, none
+        case host, none, `private`
     }
 
     public struct Mount: Sendable, Equatable {

@@ -3,7 +3,8 @@
 /// the new layer. `spec()` turns it into a `SandboxSpec`. Unlike a session, nothing from the
 /// user's side comes in that could end up in the layer: no home, no generated /etc/passwd or
 /// /etc/group (maintainer scripts that run adduser would copy them into the layer), the
-/// environment exactly as the caller gives it.
+/// environment exactly as the caller gives it. Its network is a private one with outbound access:
+/// the internet, not the host's loopback.
 public struct BuildSession: Sendable {
     public var layersDirectory: String
     /// Layer directory names in `layersDirectory`, bottom first.
@@ -16,7 +17,8 @@ public struct BuildSession: Sendable {
     public var environment: [String]
     /// From `IDMapping.forBuild`: root inside.
     public var identity: IDMapping
-    /// The host's /etc/resolv.conf and /etc/hosts: downloads resolve names as on the host.
+    /// The host's /etc/resolv.conf and /etc/hosts: downloads resolve names as on the host (through
+    /// the private network's resolver address).
     public var hostResolvConf: String?
     public var hostHosts: String?
     /// Host paths the step reads (the project, say); mounted read-only whatever `readOnly` says.
@@ -54,8 +56,9 @@ public struct BuildSession: Sendable {
         // Generated files sit in a lower layer below the upper one: they reach the new layer
         // only if the step changes them.
         spec.files = [SandboxSpec.File(path: "/etc/hosts", contents: EnvironmentSession.hosts(from: hostHosts, hostname: Self.hostname))]
-        if let hostResolvConf { spec.files.append(SandboxSpec.File(path: "/etc/resolv.conf", contents: hostResolvConf)) }
-        spec.network = .host
+        spec.files.append(SandboxSpec.File(path: "/etc/resolv.conf", contents: OutboundNetwork.resolvConf(from: hostResolvConf)))
+        // Downloads, but not the developer's local services: a cloned project's steps run unasked.
+        spec.network = .private
         spec.seccomp = .default
         spec.keepsCapabilities = true
         spec.standardInput = standardInput

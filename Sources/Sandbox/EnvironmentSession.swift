@@ -41,7 +41,7 @@ public struct EnvironmentSession: Sendable {
     public var protectedPaths: [ProtectedPath] = []
     public var network: SandboxSpec.Network = .host
     public var seccomp: SeccompProfile? = .default
-    /// The host's /etc/resolv.conf and /etc/hosts: with the host's network, names resolve as on the host.
+    /// The host's /etc/resolv.conf and /etc/hosts: with the host's network or a private one, names resolve as on the host.
     public var hostResolvConf: String?
     public var hostHosts: String?
 
@@ -133,7 +133,7 @@ public struct EnvironmentSession: Sendable {
         let imageGroup = stack.contents(of: "/etc/group").map { String(decoding: $0, as: UTF8.self) }
         let groupName = asRoot ? "root" : user.groupName
         let hostname = insideHostname
-        let hosts = Self.hosts(from: network == .host ? hostHosts : nil, hostname: hostname)
+        let hosts = Self.hosts(from: network == .none ? nil : hostHosts, hostname: hostname)
         var files = [
             SandboxSpec.File(path: "/etc/passwd", contents: UserDatabase.passwd(
                 image: imagePasswd, name: insideName, uid: identity.uid, gid: identity.gid, home: insideHome, shell: shell)),
@@ -152,8 +152,10 @@ public struct EnvironmentSession: Sendable {
 
                 """),
         ]
-        if network == .host, let hostResolvConf {
-            files.append(SandboxSpec.File(path: "/etc/resolv.conf", contents: hostResolvConf))
+        switch network {
+        case .host: if let hostResolvConf { files.append(SandboxSpec.File(path: "/etc/resolv.conf", contents: hostResolvConf)) }
+        case .private: files.append(SandboxSpec.File(path: "/etc/resolv.conf", contents: OutboundNetwork.resolvConf(from: hostResolvConf)))
+        case .none: break
         }
         return files
     }

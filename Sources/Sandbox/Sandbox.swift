@@ -10,6 +10,14 @@ public enum Sandbox {
     /// takes its record with it.
     public static func run(_ spec: SandboxSpec, record: LaunchRecord? = nil) throws(SandboxError) -> Int32 {
         if let problem = spec.problem { throw SandboxError(.setup, problem) }
+        // slirp4netns becomes root of the sandbox's user namespace to make its tap device; a
+        // single-id mapping has no root there unless the command is root itself.
+        if spec.network == .private, !spec.identity.rootMapped {
+            throw SandboxError(.unsupported, """
+                a private network needs id 0 in the sandbox's user namespace, which a single-id mapping has only with --root
+                  fix: add subordinate ids (usermod --add-subuids 100000-165535 --add-subgids 100000-165535 $USER as root), or use --network host or none
+                """)
+        }
         let filter = try spec.seccomp?.compile()
         // Only a process in the terminal's foreground may hand the terminal on, and take it back;
         // a command reading something else has no use for it.
@@ -35,6 +43,15 @@ public enum Sandbox {
             forget()
             throw error
         }
+        let network: OutboundNetwork?
+        do {
+            network = spec.network == .private ? try OutboundNetwork(attachingTo: process.pid) : nil
+        } catch {
+            csandbox_abort(&process)
+            forget()
+            throw error
+        }
+        defer { network?.detach() }
         var failedErrno: Int32 = 0
         let failure = csandbox_start(&process, &error, error.count, &failedErrno)
         if failure != 0 {
@@ -90,7 +107,7 @@ public enum Sandbox {
             config.seccomp_filter = arena.bytes(filter)
             config.seccomp_length = filter.count
         }
-        config.new_network = spec.network == .none ? 1 : 0
+        config.new_network = spec.network == .host ? 0 : 1
         config.foreground = foreground ? 1 : 0
         config.stdio = (spec.standardInput ?? -1, spec.standardOutput ?? -1, spec.standardError ?? -1)
         return config

@@ -4,6 +4,8 @@ public struct SandboxError: Error, CustomStringConvertible, Sendable {
     public enum Code: Sendable {
         /// The host is missing something: user namespaces, newuidmap, a readable /etc/subuid…
         case host
+        /// The spec asks for what its id mapping cannot give (a private network without root inside).
+        case unsupported
         /// Compiling the seccomp filter failed.
         case seccomp
         /// Building the sandbox failed in the child.

@@ -43,6 +43,9 @@ public struct SandboxSpec: Sendable, Equatable {
         case host
         /// A private network namespace with only loopback, up.
         case none
+        /// A private network namespace with outbound access (`OutboundNetwork`): the internet
+        /// and the host's other addresses, not the host's loopback.
+        case `private`
     }
 
     /// argv; a first element without "/" is looked up in the environment's PATH inside.

@@ -6,7 +6,7 @@ import Testing
 /// ranges gets the single-id warning with its fix; a project's manifest, tools and registry are
 /// checked.
 @Suite struct DoctorTests {
-    static let hostChecks = ["os", "kernel", "user namespaces", "overlayfs", "seccomp", "id mapping", "newuidmap", "store", "git"]
+    static let hostChecks = ["os", "kernel", "user namespaces", "overlayfs", "seccomp", "id mapping", "newuidmap", "build network", "store", "git"]
 
     func report(_ result: Shell.Result) throws -> (ok: Bool, checks: [String: [String: Any]], names: [String]) {
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.output)")

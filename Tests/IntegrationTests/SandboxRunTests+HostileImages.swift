@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// Images made for the occasion: ones that try to point the sandbox's mounts at the host or to
-/// raise privileges, and one with very many layers.
+/// raise privileges, and ones with very many layers.
 extension SandboxRunTests {
     /// A host directory an image's symlinks aim at: if a mount followed them, something would
     /// be mounted or created here.
@@ -73,5 +73,15 @@ extension SandboxRunTests {
         let result = try sh("ls /stack | wc -l; cat /stack/0 /stack/68", image: reference)
         #expect(result.status == 0, "\(result.output)")
         #expect(result.stdout == "69\n0\n68\n")
+    }
+
+    @Test func imagesWithMoreLayersThanOneOverlayStacksRun() throws {
+        // scripts/fixtures/deep.sh (umoci): 600 layers where the kernel stacks 500 per overlay;
+        // layer 550 whites out /layers/5, which sits in the nested overlay of the bottom layers.
+        let reference = "\(try TestEnvironment.registry())/fixtures/deep:latest"
+        let result = try sh("cat /top /layers/1 /layers/101 /layers/102 /layers/600; ls /layers | wc -l; test -e /layers/5 || echo whited-out",
+                            image: reference)
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.stdout == "600\n1\n101\n102\n600\n599\nwhited-out\n", "\(result.output)")
     }
 }

@@ -147,6 +147,23 @@ import Glibc
         #expect(host.stdout.contains("reached"), "the host's registry must be reachable with the host network: \(host.output)")
     }
 
+    @Test func networkPrivateReachesOutButNotTheHostLoopback() throws {
+        let port = try TestEnvironment.registry().split(separator: ":").last.map(String.init) ?? "5000"
+        let probe = "cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d ' ' | sort; grep nameserver /etc/resolv.conf; "
+            + "bash -c 'exec 3<>/dev/tcp/127.0.0.1/\(port)' 2>/dev/null && echo loopback reached; "
+            + "bash -c 'exec 3<>/dev/tcp/10.0.2.2/\(port)' 2>/dev/null && echo host alias reached; "
+            + "timeout 10 bash -c 'exec 3<>/dev/tcp/deb.debian.org/80' && echo internet reached"
+        let result = try run(["sh", "-c", probe], options: ["--network", "private"])
+        if getuid() != 0, !RootlessBuildTests.hasSubordinateIDs() {
+            #expect(result.status == 1 && result.stderr.contains("a private network needs id 0"), "\(result.output)")
+            #expect(result.stderr.contains("fix: add subordinate ids"), "\(result.output)")
+            let asRoot = try run(["sh", "-c", probe], options: ["--network", "private", "--root"])
+            #expect(asRoot.stdout == "lo\ntap0\nnameserver 10.0.2.3\ninternet reached\n", "\(asRoot.output)")
+            return
+        }
+        #expect(result.stdout == "lo\ntap0\nnameserver 10.0.2.3\ninternet reached\n", "\(result.output)")
+    }
+
     @Test func theWholeHostCannotBeTheProject() throws {
         let result = try run(["true"], in: "/")
         #expect(result.status == 1)
@@ -156,7 +173,7 @@ import Glibc
     @Test func anUnknownNetworkModeIsAUsageError() throws {
         let result = try run(["true"], options: ["--network", "wifi"])
         #expect(result.status == 2, "\(result.output)")
-        #expect(result.stderr.contains("--network must be one of: host, none"))
+        #expect(result.stderr.contains("--network must be one of: host, none, private"))
     }
 
     @Test func theWarmPathReadsOnlyTheStore() throws {

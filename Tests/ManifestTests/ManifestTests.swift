@@ -158,7 +158,7 @@ import Testing
     @Test func enumeratedValuesSuggestTheClosest() throws {
         let error = try failure("[base]\nimage = \"d\"\n[network]\nmode = \"nnoe\"\n")
         #expect(error.position == SourcePosition(line: 4, column: 8))
-        #expect(error.problem == "mode in [network] must be one of \"host\", \"none\", found \"nnoe\"")
+        #expect(error.problem == "mode in [network] must be one of \"host\", \"none\", \"private\", found \"nnoe\"")
         #expect(error.fix == "did you mean \"none\"? write mode = \"none\"")
         let seccomp = try failure("[base]\nimage = \"d\"\n[security]\nseccomp = \"off\"\n")
         #expect(seccomp.position == SourcePosition(line: 4, column: 11))

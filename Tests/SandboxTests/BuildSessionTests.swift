@@ -24,7 +24,7 @@ struct BuildSessionTests {
         #expect(spec.identity == identity && spec.identity.uid == 0)
         #expect(spec.keepsCapabilities)
         #expect(spec.workingDirectory == "/" && spec.hostname == "devenv-build")
-        #expect(spec.network == .host && spec.seccomp == .default && !spec.foreground)
+        #expect(spec.network == .private && spec.seccomp == .default && !spec.foreground)
         #expect(spec.tmpfs == [
             SandboxSpec.Tmpfs(target: "/tmp", options: "mode=1777"),
             SandboxSpec.Tmpfs(target: "/var/tmp", options: "mode=1777"),
@@ -37,15 +37,17 @@ struct BuildSessionTests {
 
     @Test func onlyNameResolutionFilesAreGeneratedNeverTheUserDatabase() {
         let spec = session {
-            $0.hostResolvConf = "nameserver 10.0.0.1\n"
+            $0.hostResolvConf = "# by the host\nnameserver 127.0.0.53\nsearch corp.example\noptions edns0 trust-ad\n"
             $0.hostHosts = "10.0.0.2 mirror"
         }.spec()
         #expect(spec.files.map(\.path).sorted() == ["/etc/hosts", "/etc/resolv.conf"])
-        #expect(spec.files.first { $0.path == "/etc/resolv.conf" }?.contents == "nameserver 10.0.0.1\n")
+        // The private network's resolver forwards to the host's, wherever that listens.
+        #expect(spec.files.first { $0.path == "/etc/resolv.conf" }?.contents == "search corp.example\noptions edns0 trust-ad\nnameserver 10.0.2.3\n")
         #expect(spec.files.first { $0.path == "/etc/hosts" }?.contents == "10.0.0.2 mirror\n127.0.1.1\tdevenv-build\n")
 
         let bare = session().spec()
-        #expect(bare.files.map(\.path) == ["/etc/hosts"])
+        #expect(bare.files.map(\.path) == ["/etc/hosts", "/etc/resolv.conf"])
+        #expect(bare.files.last?.contents == "nameserver 10.0.2.3\n")
         #expect(bare.files.first?.contents.hasPrefix("127.0.0.1\tlocalhost\n") == true)
     }
 

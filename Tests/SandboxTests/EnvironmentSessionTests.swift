@@ -97,7 +97,7 @@ final class EnvironmentSessionTests {
         #expect(spec.environment.contains("USER=root"))
     }
 
-    @Test func hostNetworkFilesComeAlongOnlyWithTheHostNetwork() {
+    @Test func hostNetworkFilesComeAlongWithTheHostOrAPrivateNetwork() {
         let host = session {
             $0.hostResolvConf = "nameserver 10.0.0.1\n"
             $0.hostHosts = "10.0.0.2 registry"
@@ -111,6 +111,14 @@ final class EnvironmentSessionTests {
         #expect(none.network == .none)
         #expect(file(none, "/etc/resolv.conf") == nil)
         #expect(file(none, "/etc/hosts")?.hasPrefix("127.0.0.1\tlocalhost\n") == true)
+        let outbound = session {
+            $0.network = .private
+            $0.hostResolvConf = "nameserver 127.0.0.53\nsearch corp.example\n"
+            $0.hostHosts = "10.0.0.2 registry"
+        }.spec()
+        #expect(outbound.network == .private)
+        #expect(file(outbound, "/etc/resolv.conf") == "search corp.example\nnameserver 10.0.2.3\n")
+        #expect(file(outbound, "/etc/hosts") == "10.0.0.2 registry\n127.0.1.1\tmy-app\n")
     }
 
     @Test func aProjectThatIsTheHomeDirectoryIsNotHidden() {

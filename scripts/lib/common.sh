@@ -35,7 +35,7 @@ DEVENV_BUILD_PACKAGES=(
 )
 # The programs devenv runs: image tools, the bootstrap of a Debian base, rootless id mapping
 # (scripts/devenv checks for their commands on its fast path: keep the two lists in step).
-DEVENV_HELPER_PACKAGES=(skopeo umoci mmdebstrap uidmap)
+DEVENV_HELPER_PACKAGES=(skopeo umoci mmdebstrap uidmap slirp4netns)
 
 # Print the packages among "$@" that dpkg does not report as installed.
 # dpkg-query exits 1 when any named package is unknown to it, which is exactly the case we are

@@ -48,7 +48,7 @@ cached_fixture() {
 
 # build_fixtures — make sure every fixture is built and copy the layouts to FIXTURES/oci/.
 build_fixtures() {
-    local f="$FIXTURE_SCRIPTS" debian_key layered_key multiarch_key debian layered multiarch
+    local f="$FIXTURE_SCRIPTS" debian_key layered_key multiarch_key deep_key debian layered multiarch deep
     mkdir -p "$FIXTURE_CACHE"
     exec 9>"$FIXTURE_CACHE/lock"
     flock 9  # one builder at a time; a concurrent run waits and then finds the cache
@@ -66,9 +66,13 @@ build_fixtures() {
     cached_fixture multiarch "$multiarch_key" "$f/multiarch.sh" "$layered/layered"
     multiarch="$CACHED_DIR"
 
+    deep_key="$(fixture_key deep "$f/common.sh" "$f/deep.sh")"
+    cached_fixture deep "$deep_key" "$f/deep.sh"
+    deep="$CACHED_DIR"
+
     exec 9>&-
     mkdir -p "$FIXTURES/oci"
-    cp -a "$debian/debian" "$debian/debian-zstd" "$layered/layered" "$multiarch/multiarch" "$FIXTURES/oci/"
+    cp -a "$debian/debian" "$debian/debian-zstd" "$layered/layered" "$multiarch/multiarch" "$deep/deep" "$FIXTURES/oci/"
 }
 
 # push SOURCE DEST [SKOPEO-ARGS...] — skopeo copy to one of our plain-HTTP registries.
@@ -86,6 +90,7 @@ push_fixtures() {
     push "oci:$oci/debian-zstd:bookworm" "$reg/fixtures/debian:bookworm-zstd"
     push "oci:$oci/layered:latest" "$reg/fixtures/layered:latest"
     push "oci:$oci/multiarch:latest" "$reg/fixtures/multiarch:latest" --all
+    push "oci:$oci/deep:latest" "$reg/fixtures/deep:latest"
     push "oci:$oci/layered:latest" "$authreg/fixtures/layered:latest" \
         --dest-authfile "$FIXTURES/auth/config.json"
 }
@@ -114,7 +119,7 @@ http_status() {
 # verify_fixtures — check that the registries serve what the tests expect.
 verify_fixtures() {
     local reg="127.0.0.1:$REG_PORT" authreg="127.0.0.1:$AUTHREG_PORT" slow="127.0.0.1:$SLOWREG_PORT" m ref
-    for ref in debian:bookworm debian:bookworm-v2s2 debian:bookworm-zstd layered:latest multiarch:latest; do
+    for ref in debian:bookworm debian:bookworm-v2s2 debian:bookworm-zstd layered:latest multiarch:latest deep:latest; do
         skopeo inspect --tls-verify=false "docker://$reg/fixtures/$ref" >/dev/null \
             || die "fixture check failed: skopeo inspect $reg/fixtures/$ref"
     done
@@ -128,6 +133,8 @@ verify_fixtures() {
     expect_json "debian:bookworm-zstd layers" "$m" '[.layers[].mediaType] | join(",")' application/vnd.oci.image.layer.v1.tar+zstd
     m="$(raw_manifest "$reg/fixtures/layered:latest")"
     expect_json "layered:latest layer count" "$m" '.layers | length' 4
+    m="$(raw_manifest "$reg/fixtures/deep:latest")"
+    expect_json "deep:latest layer count" "$m" '.layers | length' 600
     m="$(raw_manifest "$reg/fixtures/multiarch:latest")"
     expect_json "multiarch:latest manifest" "$m" '.mediaType' application/vnd.oci.image.index.v1+json
     expect_json "multiarch:latest platforms" "$m" '[.manifests[].platform | "\(.os)/\(.architecture)"] | join(",")' linux/arm64,linux/amd64

@@ -20,7 +20,7 @@ struct HostChecks {
     func run() async -> [DoctorCheck] {
         let store = Result { try global.store() }
         var checks = [os(), kernel(), userNamespaces(), overlay(scratch: try? store.get().tmp), seccomp(), idMapping(), mapHelpers(),
-                      self.store(store), git()]
+                      buildNetwork(), self.store(store), git()]
         checks += await project()
         return checks
     }
@@ -206,6 +206,16 @@ struct HostChecks {
             return .warn("newuidmap", "\(missing.joined(separator: " and ")) not installed: only a single-id mapping is possible", fix: "apt-get install uidmap")
         }
         return .ok("newuidmap", found.compactMap { $0 }.joined(separator: ", "))
+    }
+
+    /// Build steps (and `--network private`) get a network of their own through slirp4netns.
+    func buildNetwork() -> DoctorCheck {
+        guard let path = OutboundNetwork.executable() else {
+            return .fail("build network", "slirp4netns is not installed: build steps, which run in a network of their own, cannot start",
+                         fix: "apt-get install slirp4netns")
+        }
+        if let tun = OutboundNetwork.tunProblem() { return .fail("build network", tun.problem, fix: tun.fix) }
+        return .ok("build network", "slirp4netns: \(path) (build steps reach the internet, not this machine's loopback)")
     }
 
     func store(_ location: Result<StoreLocation, any Error>) -> DoctorCheck {

@@ -70,7 +70,7 @@ struct EnvironmentLauncher {
         session.pathPrefix = pathPrefix
         session.asRoot = options.asRoot
         session.command = command
-        session.network = options.networkMode ?? manifest.map { $0.network == .none ? .none : .host } ?? .host
+        session.network = options.networkMode ?? manifest.flatMap { SandboxSpec.Network(rawValue: $0.network.rawValue) } ?? .host
         if !options.unprotected { session.protectedPaths = ProtectedPath.inRepository(project.directory) }
         var notes: [String] = []
         if let manifest {
@@ -89,7 +89,8 @@ struct EnvironmentLauncher {
         var spec = session.spec()
         spec.binds += mounts
         var record: LaunchRecord?
-        if let requestedRecord,
+        // The launcher starts no network helper: a private network always goes through here.
+        if let requestedRecord, spec.network != .private,
            requestedRecord.fields == [command == nil ? "enter" : "run", store.root, project.directory, options.image ?? "",
                                       "root=\(options.asRoot ? 1 : 0) network=\(options.network ?? "") quiet=\(global.quiet ? 1 : 0)"],
            let corePath = try? DevenvProcess.executable() {
@@ -129,6 +130,8 @@ struct EnvironmentLauncher {
         } catch let error where error.code == .exec {
             Terminal.note("devenv: error: \(error.message)")
             return error.errno == ENOENT ? 127 : 126
+        } catch let error where error.code == .unsupported {
+            throw DevenvError.user(error.message)
         } catch {
             throw DevenvError.internal("cannot start the sandbox: \(error.message)")
         }

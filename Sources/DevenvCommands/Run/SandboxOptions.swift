@@ -9,7 +9,7 @@ struct SandboxOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Run this image (pulled when the store does not have it yet) instead of the project's environment.", valueName: "ref"))
     var image: String?
 
-    @Option(help: ArgumentHelp("host: the host's network; none: a private network with only loopback (default: the manifest's [network] mode, else host).", valueName: "mode"))
+    @Option(help: ArgumentHelp("host: the host's network; none: a network of its own with only loopback; private: a network of its own with outbound access, the host's loopback unreachable (default: the manifest's [network] mode, else host).", valueName: "mode"))
     var network: String?
 
     @Flag(help: ArgumentHelp("Leave .git/hooks, .git/config, .git/modules and .devenv/ writable inside (hook installers, `git config`, editing the manifest in the shell). Code in the sandbox can then plant hooks or commands the host's git runs."))
