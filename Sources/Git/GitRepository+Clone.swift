@@ -102,9 +102,16 @@ extension GitRepository {
         }
 
         var repository: OpaquePointer?
+        _ = TimedSocketStream.takeStall()
         let result = withExtendedLifetime(context) { git_clone(&repository, url, path, &options) }
         if let repository { git_repository_free(repository) }
         if context.stopped { throw GitError(.cancelled, "the clone of \(url) was stopped") }
+        if result != 0, let endpoint = TimedSocketStream.takeStall() {
+            throw GitError(.library, """
+                cannot clone \(url): the git server at \(endpoint) stopped answering (nothing for \(TimedSocketStream.timeoutSeconds) s)
+                  fix: check the URL and that the server is up; try again later
+                """)
+        }
         guard result == 0 else { throw lastError("cannot clone \(url)") }
     }
 

@@ -8,6 +8,7 @@ public enum GitRepository {
     /// libgit2 keeps global state that must be set up once per process before any call.
     static let initialized: Bool = {
         git_libgit2_init()
+        TimedSocketStream.register()
         return true
     }()
 

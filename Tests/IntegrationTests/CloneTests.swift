@@ -95,24 +95,58 @@ import Testing
         #expect(noName.stderr.contains("give one, devenv clone URL DIR"), "\(noName.stderr)")
     }
 
-    /// A server that accepts the connection and never answers: libgit2 waits without reporting
-    /// progress, so Ctrl-C cannot be seen by the clone; devenv removes its directory itself.
-    @Test func anInterruptedCloneOfASilentServerLeavesNothing() throws {
+    /// A socket on 127.0.0.1 that listens and never accepts: the kernel completes connections to
+    /// it, and nothing ever answers. Returns the descriptor and the port.
+    func silentServer() throws -> (descriptor: Int32, port: UInt16) {
         let silent = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         try #require(silent >= 0)
-        defer { close(silent) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let listening = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(silent, $0, length) == 0 && getsockname(silent, $0, &length) == 0 }
-        } && listen(silent, 4) == 0
+        } && listen(silent, 16) == 0
         try #require(listening)
+        return (silent, UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Issue 12: a silent server ends the clone after the timeout with a message that says so,
+    /// over git://, http:// and https:// (a TLS handshake that never gets an answer), and leaves
+    /// nothing behind. (ssh:// hands the socket to libssh2, which waits on its own.)
+    @Test func aSilentServerEndsTheCloneWithATimeout() throws {
+        let (silent, port) = try silentServer()
+        defer { close(silent) }
+        let urls = ["git", "http", "https"].map { "\($0)://127.0.0.1:\(port)/project.git" }
+        let clones = try urls.enumerated().map { index, url in
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+            process.arguments = ["120", try TestEnvironment.binary(), "clone", url, "copy-\(index)"]
+            process.currentDirectoryURL = URL(fileURLWithPath: work)
+            let errors = Pipe()
+            process.standardError = errors
+            try process.run()
+            return (url, process, errors)
+        }
+        for (url, process, errors) in clones {
+            let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 1, "\(url): \(stderr)")
+            #expect(stderr.contains("cannot clone \(url): the git server at 127.0.0.1:\(port) stopped answering (nothing for 20 s)"), "\(stderr)")
+            #expect(stderr.contains("fix: check the URL and that the server is up"), "\(stderr)")
+        }
+        #expect(try workContents() == [])
+    }
+
+    /// A server that accepts the connection and never answers: libgit2 waits without reporting
+    /// progress, so Ctrl-C cannot be seen by the clone; devenv removes its directory itself.
+    @Test func anInterruptedCloneOfASilentServerLeavesNothing() throws {
+        let (silent, port) = try silentServer()
+        defer { close(silent) }
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try TestEnvironment.binary())
-        process.arguments = ["clone", "git://127.0.0.1:\(UInt16(bigEndian: address.sin_port))/project.git"]
+        process.arguments = ["clone", "git://127.0.0.1:\(port)/project.git"]
         process.currentDirectoryURL = URL(fileURLWithPath: work)
         process.standardError = FileHandle.nullDevice
         try process.run()
