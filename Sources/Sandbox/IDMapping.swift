@@ -43,6 +43,14 @@ public struct IDMapping: Sendable, Equatable {
                          gids: [IDRange(inside: insideGID, outside: gid, count: 1)], uid: insideUID, gid: insideGID)
     }
 
+    /// Root inside, `count` ids from host ids `uid`/`gid` outside, none of them the caller's:
+    /// for a tool devenv as root runs on the host's files without trusting it (mmdebstrap for a
+    /// bootstrap base). Written directly, as in `.root` mode, so only root can apply it.
+    public static func unprivilegedRoot(uid: UInt32, gid: UInt32, count: UInt32) -> IDMapping {
+        IDMapping(mode: .root, uids: [IDRange(inside: 0, outside: uid, count: count)],
+                  gids: [IDRange(inside: 0, outside: gid, count: count)], uid: 0, gid: 0)
+    }
+
     /// The mapping a build step runs in: root inside, over the ranges of the run-time mapping
     /// `forUser(asRoot: layoutAsRoot)`. The new layer's files then get the host owners under which
     /// that sandbox shows them, as the unpacked image layers do. In keep-id that root is the first

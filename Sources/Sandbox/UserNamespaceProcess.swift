@@ -13,8 +13,9 @@ public enum UserNamespaceProcess {
     }
 
     /// Runs `arguments` (the first an absolute path) with `environment`, as 0/0 inside `mapping`,
-    /// and waits for it.
-    public static func run(_ arguments: [String], environment: [String], mapping: IDMapping) throws(SandboxError) -> Result {
+    /// and waits for it. `line` gets each line of its output as it comes (for progress).
+    public static func run(_ arguments: [String], environment: [String], mapping: IDMapping,
+                           line: ((String) -> Void)? = nil) throws(SandboxError) -> Result {
         let arena = CArena()
         var outputFD: Int32 = -1, goFD: Int32 = -1
         let pid = withExtendedLifetime(arena) {
@@ -38,11 +39,17 @@ public enum UserNamespaceProcess {
 
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
+        var lineStart = 0
         while true {
             let count = read(outputFD, &buffer, buffer.count)
             if count < 0, errno == EINTR { continue }
             guard count > 0 else { break }
             bytes += buffer[..<count]
+            guard let line else { continue }
+            while let newline = bytes[lineStart...].firstIndex(of: UInt8(ascii: "\n")) {
+                line(String(decoding: bytes[lineStart..<newline], as: UTF8.self))
+                lineStart = newline + 1
+            }
         }
         return Result(status: wait(pid), output: bytes)
     }

@@ -18,8 +18,17 @@ import Glibc
         store = try TempDir("hostile-store")
         tools = try TempDir("hostile-tools")
         let fake = tools.path + "/mmdebstrap"
-        try "#!/bin/sh\ntouch '\(marker)'\nexit 1\n".write(toFile: fake, atomically: true, encoding: .utf8)
-        try #require(chmod(fake, 0o755) == 0)
+        // It says who it ran as. As root devenv runs it under ids that are not root's on the
+        // host, which must be able to write here.
+        try """
+            #!/bin/sh
+            cat /proc/self/uid_map > '\(tools.path)/uid_map'
+            id -u > '\(tools.path)/inside-uid'
+            touch '\(marker)'
+            exit 1
+
+            """.write(toFile: fake, atomically: true, encoding: .utf8)
+        try #require(chmod(fake, 0o755) == 0 && chmod(tools.path, 0o1777) == 0)
     }
 
     /// `devenv build` in `project`, with the fake mmdebstrap found first, killed after 60 s.
@@ -35,6 +44,22 @@ import Glibc
         let layers = (try? FileManager.default.contentsOfDirectory(atPath: store.path + "/layers")) ?? []
         #expect(layers.filter { !$0.hasPrefix(".") }.isEmpty, "layers in the store: \(layers)", sourceLocation: sourceLocation)
         #expect((try? project.lockText()) == lock, sourceLocation: sourceLocation)
+    }
+
+    /// mmdebstrap runs the suite's maintainer scripts, from a mirror the manifest names: as root,
+    /// devenv runs it as root of a user namespace whose ids are unprivileged on the host.
+    @Test func asRootTheBootstrapRunsUnderIDsThatAreNotRootsOnTheHost() throws {
+        try #require(getuid() == 0, "this suite runs as root (scripts/test)")
+        let project = try BuildProject("[base]\nbootstrap = \"debian:bookworm\"\nmirror = \"http://127.0.0.1:9/debian\"\n", store: store.path)
+        let result = try build(project)
+        #expect(result.status == 1 && result.stderr.contains("mmdebstrap could not bootstrap debian:bookworm"), "\(result.output)")
+        let map = try String(contentsOfFile: tools.path + "/uid_map", encoding: .utf8)
+            .split(whereSeparator: \.isWhitespace).compactMap { UInt64($0) }
+        try #require(map.count == 3, "uid_map: \(map)")
+        #expect(map[0] == 0 && map[1] >= 100_000 && map[2] == 65536, "mmdebstrap's root is host id \(map[1]), not an unprivileged one")
+        #expect(try String(contentsOfFile: tools.path + "/inside-uid", encoding: .utf8) == "0\n", "mmdebstrap sees itself as root")
+        let layers = (try? FileManager.default.contentsOfDirectory(atPath: store.path + "/layers")) ?? []
+        #expect(layers.filter { !$0.hasPrefix(".") }.isEmpty, "a failed bootstrap left layers: \(layers)")
     }
 
     @Test func aMirrorWithANewlineIsRefusedBeforeMmdebstrapRuns() throws {

@@ -35,12 +35,7 @@ struct BootstrapBase {
         guard let mmdebstrap = Self.which("mmdebstrap") else {
             throw DevenvError.user("[base] bootstrap = \"\(suite)\" needs mmdebstrap, which is not installed\n  fix: apt-get install mmdebstrap (or use [base] image = \"\(suite)\")")
         }
-        let mode: String
-        if geteuid() == 0 {
-            mode = "root"
-        } else if layout.mapping != nil {
-            mode = "unshare"
-        } else {
+        guard geteuid() == 0 || layout.mapping != nil else {
             throw DevenvError.user("[base] bootstrap needs root or subordinate ids (/etc/subuid) for mmdebstrap --mode=unshare\n  fix: add ranges with usermod --add-subuids/--add-subgids, or use [base] image = \"\(suite)\"")
         }
         let content = try store.contentStore()
@@ -51,7 +46,12 @@ struct BootstrapBase {
         output.starting("base", "bootstrap \(suite) from \(mirror)")
         // The manifest's values only after "--": Getopt::Long permutes, so without it any word
         // starting with - would be an option wherever it stands. Both were checked at parse time.
-        try run([mmdebstrap, "--variant=apt", "--mode=\(mode)", "--format=tar", "--", release, tarball, mirror])
+        let arguments = [mmdebstrap, "--variant=apt", "--mode=unshare", "--format=tar", "--", release]
+        if geteuid() == 0 {
+            try runAsUnprivilegedRoot(arguments, mirror: mirror, into: tarball)
+        } else {
+            try run(arguments + [tarball, mirror])
+        }
 
         let summary = "bootstrap \(suite)"
         // mmdebstrap's tarball, made here: nothing to check it against.
@@ -92,6 +92,70 @@ struct BootstrapBase {
         return LocalImage(manifest: manifest, config: config, layers: [key])
     }
 
+    /// As root, mmdebstrap (whose maintainer scripts come from the manifest's suite and mirror)
+    /// runs as root of a user namespace whose ids are unprivileged on the host: root's own
+    /// /etc/subuid and /etc/subgid ranges if it has some, else `fallbackIDs`. Seeing itself as
+    /// root, mmdebstrap's unshare mode makes only the mount, pid, uts and ipc namespaces, inside
+    /// ours. Its tarball goes to a directory of those ids in /tmp (the store is root's alone) and
+    /// is copied into the store without following a link, whatever those ids did meanwhile.
+    private func runAsUnprivilegedRoot(_ arguments: [String], mirror: String, into tarball: String) throws {
+        let ids = Self.unprivilegedIDs()
+        var template = Array("/tmp/devenv-bootstrap-XXXXXX".utf8CString)
+        guard let created = mkdtemp(&template) else {
+            throw DevenvError.internal("cannot create a directory in /tmp for mmdebstrap: \(String(cString: strerror(errno)))")
+        }
+        let directory = String(cString: created)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        guard chown(directory, ids.uid, ids.gid) == 0, chmod(directory, 0o700) == 0 else {
+            throw DevenvError.internal("cannot hand \(directory) to ids \(ids.uid):\(ids.gid): \(String(cString: strerror(errno)))")
+        }
+        let made = directory + "/base.tar"
+        var environment = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TMPDIR=/tmp", "LANG=C.UTF-8"]
+        let passed = ["http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"]
+        environment += passed.compactMap { name in ProcessInfo.processInfo.environment[name].map { "\(name)=\($0)" } }
+        var lines: [String] = []
+        let result = try UserNamespaceProcess.run(arguments + [made, mirror], environment: environment,
+                                                  mapping: .unprivilegedRoot(uid: ids.uid, gid: ids.gid, count: Self.idCount)) { line in
+            lines.append(line)
+            output.stepLine?(line)
+        }
+        guard result.status == 0 else { throw failure(status: result.status, lines: lines) }
+        let descriptor = open(made, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        var info = stat()
+        guard descriptor >= 0, fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_uid == ids.uid else {
+            if descriptor >= 0 { close(descriptor) }
+            throw DevenvError.internal("mmdebstrap's tarball \(made) is not a regular file of ids \(ids.uid):\(ids.gid)")
+        }
+        let source = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        guard FileManager.default.createFile(atPath: tarball, contents: nil), let target = FileHandle(forWritingAtPath: tarball) else {
+            throw DevenvError.internal("cannot create \(tarball): \(String(cString: strerror(errno)))")
+        }
+        defer { try? target.close() }
+        while let chunk = try source.read(upToCount: 1 << 20), !chunk.isEmpty { try target.write(contentsOf: chunk) }
+    }
+
+    /// How many ids the namespace maps: Debian's system and regular users, and nobody (65534).
+    static let idCount: UInt32 = 65536
+    /// Far above the ranges useradd hands out (100000 up to 600100000 by default).
+    static let fallbackIDs = (uid: UInt32(3_000_000_000), gid: UInt32(3_000_000_000))
+
+    static func unprivilegedIDs() -> (uid: UInt32, gid: UInt32) {
+        func first(_ path: String) -> UInt32? {
+            let contents = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+            return SubordinateRange.parse(contents, name: "root", id: 0).first { $0.count >= idCount && $0.start > 0 }?.start
+        }
+        guard let uid = first("/etc/subuid"), let gid = first("/etc/subgid") else { return fallbackIDs }
+        return (uid, gid)
+    }
+
+    private func failure(status: Int32, lines: [String]) -> DevenvError {
+        DevenvError.user("""
+            mmdebstrap could not bootstrap \(suite) from \(mirror) (exit status \(status)):
+            \(lines.suffix(15).map { "    │ " + $0 }.joined(separator: "\n"))
+              fix: check [base] bootstrap (a Debian suite such as debian:bookworm) and that the mirror is reachable
+            """)
+    }
+
     /// Runs mmdebstrap with its output streamed like a build step's.
     private func run(_ arguments: [String]) throws {
         let process = Process()
@@ -116,13 +180,7 @@ struct BootstrapBase {
             }
         }
         process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw DevenvError.user("""
-                mmdebstrap could not bootstrap \(suite) from \(mirror) (exit status \(process.terminationStatus)):
-                \(lines.suffix(15).map { "    │ " + $0 }.joined(separator: "\n"))
-                  fix: check [base] bootstrap (a Debian suite such as debian:bookworm) and that the mirror is reachable
-                """)
-        }
+        guard process.terminationStatus == 0 else { throw failure(status: process.terminationStatus, lines: lines) }
     }
 
     static func which(_ name: String) -> String? {
