@@ -8,6 +8,10 @@ struct child_context {
     const struct csandbox_config *config;
     int control_fd;             /* the "go" byte, then EOF when devenv is gone */
     int status_fd;              /* write end: a failure report, or EOF at execve */
+    /* devenv's ends of the two, which clone() copied: closed first, or a devenv killed before
+     * "go" would leave the child waiting on a socket it holds open itself. */
+    int parent_control_fd;
+    int parent_status_fd;
 };
 
 /* The steps a failure can name; each has its own hints (report.c). */

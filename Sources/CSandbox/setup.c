@@ -398,6 +398,8 @@ int child_main(void *argument) {
     const struct csandbox_config *config = context->config;
     /* Setup creates files with exact modes; the command gets the caller's umask back. */
     unsigned saved_umask = umask(0);
+    close(context->parent_control_fd);
+    close(context->parent_status_fd);
 
     char go;
     ssize_t n;

@@ -54,7 +54,8 @@ int csandbox_spawn(const struct csandbox_config *config, struct csandbox_process
         close(status[1]);
         return -1;
     }
-    struct child_context context = {.config = config, .control_fd = control[0], .status_fd = status[1]};
+    struct child_context context = {.config = config, .control_fd = control[0], .status_fd = status[1],
+                                    .parent_control_fd = control[1], .parent_status_fd = status[0]};
     int flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP | SIGCHLD;
     if (config->new_network) flags |= CLONE_NEWNET;
     /* clone(), unlike unshare(CLONE_NEWUSER), works in a multi-threaded process. */
