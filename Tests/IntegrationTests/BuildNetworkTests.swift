@@ -15,6 +15,21 @@ import Glibc
         store = try TempDir("build-network")
     }
 
+    /// A locked project on the test registry's Debian with one setup step.
+    func lockedProject(step: String, run: String) throws -> BuildProject {
+        let project = try BuildProject("""
+            [base]
+            image = "\(try BuildProject.base())"
+
+            [[setup]]
+            name = "\(step)"
+            run = "\(run)"
+            """, store: store.path)
+        let locked = try project.devenv("lock")
+        try #require(locked.status == 0, "\(locked.output)")
+        return project
+    }
+
     /// A step that tries each address and writes what happened to /opt/probe.
     static func probe(port: String) -> String {
         let targets = [
@@ -34,16 +49,7 @@ import Glibc
         let host = try Shell.run("bash", ["-c", "exec 3<>/dev/tcp/127.0.0.1/\(port)"])
         try #require(host.status == 0, "the test registry is not listening on 127.0.0.1:\(port)")
 
-        let project = try BuildProject("""
-            [base]
-            image = "\(try BuildProject.base())"
-
-            [[setup]]
-            name = "probe"
-            run = "\(Self.probe(port: port))"
-            """, store: store.path)
-        let locked = try project.devenv("lock")
-        try #require(locked.status == 0, "\(locked.output)")
+        let project = try lockedProject(step: "probe", run: Self.probe(port: port))
         let built = try project.devenv("build")
         try #require(built.status == 0, "\(built.output)")
         let probe = try project.sh("cat /opt/probe")
@@ -57,16 +63,7 @@ import Glibc
     }
 
     @Test func theNetworkHelperEndsWhenDevenvIsKilled() throws {
-        let project = try BuildProject("""
-            [base]
-            image = "\(try BuildProject.base())"
-
-            [[setup]]
-            name = "long"
-            run = "sleep 60"
-            """, store: store.path)
-        let locked = try project.devenv("lock")
-        try #require(locked.status == 0, "\(locked.output)")
+        let project = try lockedProject(step: "long", run: "sleep 60")
         let build = Process()
         build.executableURL = URL(fileURLWithPath: try TestEnvironment.binary())
         build.arguments = ["build", "-C", project.path, "--store", store.path]
