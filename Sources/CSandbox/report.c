@@ -29,6 +29,7 @@ static const char *step_names[] = {
     [STEP_WAIT] = "wait for id maps",
     [STEP_IDENTITY] = "become root in the user namespace",
     [STEP_PROPAGATION] = "make mounts private",
+    [STEP_IDMAP] = "attach the idmapped copy of",
     [STEP_HOSTNAME] = "set hostname",
     [STEP_NETWORK] = "bring up loopback",
     [STEP_SCRATCH] = "mount scratch tmpfs on",

@@ -213,7 +213,16 @@ static int mount_overlay(const struct csandbox_config *config, const char *targe
     text_append(skeleton, sizeof skeleton, config->scratch);
     text_append(skeleton, sizeof skeleton, "/skeleton");
     int writable = config->writable_root || config->upper_dir;
-    if (config->upper_dir) {
+    if (config->upper_dir && config->idmapped) {
+        /* Below the idmapped copy of their parent, which attach_idmapped put at <idmap_dir>/build. */
+        const char *const names[] = {strrchr(config->upper_dir, '/'), strrchr(config->work_dir, '/')};
+        char *const paths[] = {upper, work};
+        for (size_t i = 0; i < 2; i++) {
+            text_append(paths[i], PATH_MAX, config->idmap_dir);
+            text_append(paths[i], PATH_MAX, "/build");
+            text_append(paths[i], PATH_MAX, names[i] ? names[i] : "/");
+        }
+    } else if (config->upper_dir) {
         text_append(upper, sizeof upper, config->upper_dir);
         text_append(work, sizeof work, config->work_dir);
     } else {
@@ -261,10 +270,36 @@ static int mount_overlay(const struct csandbox_config *config, const char *targe
     return mount_overlay_stack(stack, count, writable ? upper : NULL, work, target);
 }
 
+/* With ids that are not the host's, the store's directories (0700, the host's root's) cannot be
+ * reached by path. A tmpfs on idmap_dir (an empty directory anyone may search) takes the
+ * idmapped copies of layers_dir and of the upper directory's parent, and the cwd becomes the
+ * first, as a chdir to layers_dir would. */
+static void attach_idmapped(const struct child_context *context) {
+    const struct csandbox_config *config = context->config;
+    if (sys_mount("tmpfs", config->idmap_dir, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
+        child_fail(context, STEP_IDMAP, config->idmap_dir, errno);
+    int directory = open(config->idmap_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (directory < 0) child_fail(context, STEP_IDMAP, config->idmap_dir, errno);
+    const int trees[] = {config->idmapped_layers_fd, config->idmapped_upper_fd};
+    static const char *const names[] = {"layers", "build"};
+    const char *const subjects[] = {config->layers_dir, config->upper_dir};
+    for (size_t i = 0; i < 2; i++) {
+        if (mkdirat(directory, names[i], 0755) < 0
+            || syscall(SYS_move_mount, trees[i], "", directory, names[i], MOVE_MOUNT_F_EMPTY_PATH) < 0)
+            child_fail(context, STEP_IDMAP, subjects[i], errno);
+    }
+    close(directory);
+    if (fchdir(config->idmapped_layers_fd) < 0) child_fail(context, STEP_IDMAP, config->layers_dir, errno);
+}
+
 /* Mounts the scratch tmpfs, the skeleton and the overlay; returns the new root (O_PATH). */
 static int mount_root(const struct child_context *context) {
     const struct csandbox_config *config = context->config;
-    if (chdir(config->layers_dir) < 0) child_fail(context, STEP_SCRATCH, config->layers_dir, errno);
+    if (config->idmapped) {
+        attach_idmapped(context);
+    } else if (chdir(config->layers_dir) < 0) {
+        child_fail(context, STEP_SCRATCH, config->layers_dir, errno);
+    }
     if (sys_mount("tmpfs", config->scratch, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
         child_fail(context, STEP_SCRATCH, config->scratch, errno);
     int scratch = open(config->scratch, O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -9,7 +9,8 @@ public struct BuildSession: Sendable {
     public var layersDirectory: String
     /// Layer directory names in `layersDirectory`, bottom first.
     public var layers: [String]
-    /// Empty host directories on one filesystem (see `SandboxSpec.upperDirectory`).
+    /// Empty sibling host directories (see `SandboxSpec.upperDirectory`); with a `shiftsHostIDs`
+    /// identity their parent is mounted idmapped.
     public var upperDirectory: String
     public var workDirectory: String
     public var command: [String]
@@ -46,6 +47,7 @@ public struct BuildSession: Sendable {
                                layersDirectory: layersDirectory, layers: layers, identity: identity)
         spec.upperDirectory = upperDirectory
         spec.workDirectory = workDirectory
+        spec.idmapsStore = identity.shiftsHostIDs
         spec.binds = readOnlyBinds.map { SandboxSpec.Bind(source: $0.source, target: $0.target, readOnly: true) }
         // Scratch space of the step's own, so none of it ends up in the layer.
         spec.tmpfs = [

@@ -51,13 +51,35 @@ public struct IDMapping: Sendable, Equatable {
                   gids: [IDRange(inside: 0, outside: gid, count: count)], uid: 0, gid: 0)
     }
 
+    /// How many ids a shifted root maps: Debian's system and regular users, and nobody (65534).
+    public static let shiftedIDCount: UInt32 = 65536
+    /// Far above the ranges useradd hands out (100000 up to 600100000 by default).
+    public static let shiftedFallbackStart: UInt32 = 3_000_000_000
+
+    /// For code devenv as root runs without trusting it (build steps, mmdebstrap): root inside
+    /// and ids 0 to 65535 onto root's own first subordinate ranges of that size (`subuids` and
+    /// `subgids` are root's), else onto 3000000000 up. None of them is a host user's id.
+    public static func shiftedRoot(subuids: [SubordinateRange], subgids: [SubordinateRange]) -> IDMapping {
+        func start(_ ranges: [SubordinateRange]) -> UInt32? { ranges.first { $0.count >= shiftedIDCount && $0.start > 0 }?.start }
+        guard let uid = start(subuids), let gid = start(subgids) else {
+            return unprivilegedRoot(uid: shiftedFallbackStart, gid: shiftedFallbackStart, count: shiftedIDCount)
+        }
+        return unprivilegedRoot(uid: uid, gid: gid, count: shiftedIDCount)
+    }
+
+    /// Written directly as root, but onto host ids other than the same numbers: files of the host
+    /// reach such a sandbox only through `SandboxSpec.idmappedDirectories`.
+    public var shiftsHostIDs: Bool { mode == .root && uids != Self.everything }
+
     /// The mapping a build step runs in: root inside, over the ranges of the run-time mapping
     /// `forUser(asRoot: layoutAsRoot)`. The new layer's files then get the host owners under which
     /// that sandbox shows them, as the unpacked image layers do. In keep-id that root is the first
     /// subordinate id, not the user; with a single id there is no other root than the user
-    /// themself, as with `--root`.
+    /// themself, as with `--root`. As root it is `shiftedRoot`: a step of a cloned project never
+    /// runs as host root, and sees and writes the host's owners through idmapped mounts.
     public static func forBuild(uid: UInt32, gid: UInt32, asRoot layoutAsRoot: Bool, subuids: [SubordinateRange],
                                 subgids: [SubordinateRange], helpersAvailable: Bool) -> IDMapping {
+        if uid == 0 { return shiftedRoot(subuids: subuids, subgids: subgids) }
         var mapping = forUser(uid: uid, gid: gid, asRoot: layoutAsRoot, subuids: subuids, subgids: subgids,
                               helpersAvailable: helpersAvailable)
         if mapping.mode == .single {

@@ -62,6 +62,61 @@ import Glibc
         #expect(layers.filter { !$0.hasPrefix(".") }.isEmpty, "a failed bootstrap left layers: \(layers)")
     }
 
+    /// A `[[setup]]` step runs unasked when a cloned project is built. As root, devenv runs it as
+    /// root of a user namespace whose ids are unprivileged on the host, and shows it the store
+    /// through idmapped mounts: inside, the image's files have their owners and the step can give
+    /// any; on the host, the layer has exactly those owners, setuid bit and whiteout included.
+    @Test func asRootABuildStepRunsUnderIDsThatAreNotRootsOnTheHost() throws {
+        try #require(getuid() == 0, "this suite runs as root (scripts/test)")
+        let project = try BuildProject("""
+            name = "shifted"
+
+            [base]
+            image = "\(try TestEnvironment.registry())/fixtures/debian:bookworm"
+
+            [[setup]]
+            name = "probe"
+            run = '''
+            mkdir /probe
+            cat /proc/self/uid_map > /probe/uid_map
+            ls -ln /etc/shadow /usr/bin/passwd > /probe/image-owners
+            touch /probe/root-file /probe/user-file
+            chown 1000:1000 /probe/user-file
+            chmod 4755 /probe/root-file
+            rm /etc/issue
+            '''
+            """, store: store.path)
+        let result = try build(project)
+        try #require(result.status == 0, "\(result.output)")
+
+        let layers = try FileManager.default.contentsOfDirectory(atPath: store.path + "/layers")
+            .map { store.path + "/layers/" + $0 }.filter { FileManager.default.fileExists(atPath: $0 + "/probe") }
+        try #require(layers.count == 1, "layers with /probe: \(layers)")
+        let layer = layers[0]
+        let map = try String(contentsOfFile: layer + "/probe/uid_map", encoding: .utf8)
+            .split(whereSeparator: \.isWhitespace).compactMap { UInt64($0) }
+        try #require(map.count == 3, "uid_map: \(map)")
+        #expect(map[0] == 0 && map[1] >= 100_000 && map[2] == 65536, "the step's root is host id \(map[1]), not an unprivileged one")
+
+        // The image's root-owned files were root's inside, not nobody's.
+        let owners = try String(contentsOfFile: layer + "/probe/image-owners", encoding: .utf8).split(separator: "\n")
+            .map { $0.split(separator: " ").prefix(4).joined(separator: " ") }
+        #expect(owners == ["-rw-r----- 1 0 42", "-rwsr-xr-x 1 0 0"], "\(owners)")
+        func info(_ path: String) throws -> stat {
+            var result = stat()
+            try #require(lstat(layer + path, &result) == 0, "\(path) is not in the layer")
+            return result
+        }
+        let rootFile = try info("/probe/root-file"), userFile = try info("/probe/user-file"), whiteout = try info("/etc/issue")
+        #expect(rootFile.st_uid == 0 && rootFile.st_gid == 0 && rootFile.st_mode & 0o7777 == 0o4755)
+        #expect(userFile.st_uid == 1000 && userFile.st_gid == 1000)
+        #expect(whiteout.st_mode & S_IFMT == S_IFCHR && whiteout.st_rdev == 0 && whiteout.st_uid == 0)
+
+        let run = try Shell.run(try TestEnvironment.binary(), ["run", "-C", project.path, "--store", store.path, "--",
+                                                               "sh", "-c", "stat -c '%u:%g %a' /probe/root-file /probe/user-file; test ! -e /etc/issue"])
+        #expect(run.status == 0 && run.stdout == "0:0 4755\n1000:1000 644\n", "\(run.output)")
+    }
+
     @Test func aMirrorWithANewlineIsRefusedBeforeMmdebstrapRuns() throws {
         let project = try BuildProject("""
             name = "mirror"

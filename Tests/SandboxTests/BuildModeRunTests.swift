@@ -84,7 +84,9 @@ final class BuildModeRunTests {
 
     /// The host id that inside id `id` is, nil when it is not mapped.
     func host(_ id: UInt32, in ranges: [IDRange]) -> UInt32? {
-        ranges.first { id >= $0.inside && id - $0.inside < $0.count }.map { $0.outside + (id - $0.inside) }
+        // Root's steps run as unprivileged ids, and see and write the store through idmapped mounts.
+        if identity.shiftsHostIDs { return id < IDMapping.shiftedIDCount ? id : nil }
+        return ranges.first { id >= $0.inside && id - $0.inside < $0.count }.map { $0.outside + (id - $0.inside) }
     }
 
     func info(_ path: String) throws -> stat {

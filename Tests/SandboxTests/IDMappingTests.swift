@@ -58,8 +58,13 @@ struct IDMappingTests {
     }
 
     @Test func aBuildStepIsRootOverTheRangesOfTheRunTimeMapping() {
+        // Root: no id of the host's, whatever its run-time mapping is.
         let root = IDMapping.forBuild(uid: 0, gid: 0, asRoot: false, subuids: range, subgids: range, helpersAvailable: true)
-        #expect(root == IDMapping.forUser(uid: 0, gid: 0, asRoot: false, subuids: range, subgids: range, helpersAvailable: true))
+        #expect(root.uids == [IDRange(inside: 0, outside: 200_000, count: 65536)] && root.gids == root.uids)
+        #expect(root.mode == .root && root.uid == 0 && root.rootMapped && root.shiftsHostIDs)
+        let rootWithoutRanges = IDMapping.forBuild(uid: 0, gid: 0, asRoot: true, subuids: [], subgids: [], helpersAvailable: true)
+        #expect(rootWithoutRanges.uids == [IDRange(inside: 0, outside: 3_000_000_000, count: 65536)] && rootWithoutRanges.shiftsHostIDs)
+        #expect(!IDMapping.forUser(uid: 0, gid: 0, asRoot: false, subuids: range, subgids: range, helpersAvailable: true).shiftsHostIDs)
 
         // keep-id: the ranges a normal run has, so root inside is the first subordinate id.
         let keepID = IDMapping.forBuild(uid: 1001, gid: 1001, asRoot: false, subuids: range, subgids: range, helpersAvailable: true)

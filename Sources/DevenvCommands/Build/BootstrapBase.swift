@@ -93,13 +93,14 @@ struct BootstrapBase {
     }
 
     /// As root, mmdebstrap (whose maintainer scripts come from the manifest's suite and mirror)
-    /// runs as root of a user namespace whose ids are unprivileged on the host: root's own
-    /// /etc/subuid and /etc/subgid ranges if it has some, else `fallbackIDs`. Seeing itself as
+    /// runs as root of a user namespace whose ids are unprivileged on the host, as build steps do
+    /// (`IDMapping.shiftedRoot`). Seeing itself as
     /// root, mmdebstrap's unshare mode makes only the mount, pid, uts and ipc namespaces, inside
     /// ours. Its tarball goes to a directory of those ids in /tmp (the store is root's alone) and
     /// is copied into the store without following a link, whatever those ids did meanwhile.
     private func runAsUnprivilegedRoot(_ arguments: [String], mirror: String, into tarball: String) throws {
-        let ids = Self.unprivilegedIDs()
+        let mapping = IDMapping.forBuild(asRoot: false)
+        let ids = (uid: mapping.uids[0].outside, gid: mapping.gids[0].outside)
         var template = Array("/tmp/devenv-bootstrap-XXXXXX".utf8CString)
         guard let created = mkdtemp(&template) else {
             throw DevenvError.internal("cannot create a directory in /tmp for mmdebstrap: \(String(cString: strerror(errno)))")
@@ -115,7 +116,7 @@ struct BootstrapBase {
         environment += passed.compactMap { name in ProcessInfo.processInfo.environment[name].map { "\(name)=\($0)" } }
         var lines: [String] = []
         let result = try UserNamespaceProcess.run(arguments + [made, mirror], environment: environment,
-                                                  mapping: .unprivilegedRoot(uid: ids.uid, gid: ids.gid, count: Self.idCount)) { line in
+                                                  mapping: mapping) { line in
             lines.append(line)
             output.stepLine?(line)
         }
@@ -132,20 +133,6 @@ struct BootstrapBase {
         }
         defer { try? target.close() }
         while let chunk = try source.read(upToCount: 1 << 20), !chunk.isEmpty { try target.write(contentsOf: chunk) }
-    }
-
-    /// How many ids the namespace maps: Debian's system and regular users, and nobody (65534).
-    static let idCount: UInt32 = 65536
-    /// Far above the ranges useradd hands out (100000 up to 600100000 by default).
-    static let fallbackIDs = (uid: UInt32(3_000_000_000), gid: UInt32(3_000_000_000))
-
-    static func unprivilegedIDs() -> (uid: UInt32, gid: UInt32) {
-        func first(_ path: String) -> UInt32? {
-            let contents = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-            return SubordinateRange.parse(contents, name: "root", id: 0).first { $0.count >= idCount && $0.start > 0 }?.start
-        }
-        guard let uid = first("/etc/subuid"), let gid = first("/etc/subgid") else { return fallbackIDs }
-        return (uid, gid)
     }
 
     private func failure(status: Int32, lines: [String]) -> DevenvError {
