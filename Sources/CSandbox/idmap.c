@@ -83,7 +83,11 @@ int csandbox_idmapped_trees(const char *uid_map, const char *gid_map, const char
         }
         struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (unsigned)namespace};
         if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0) {
-            fail(error, error_size, "make an idmapped mount of", paths[made], errno);
+            int number = errno;
+            fail(error, error_size, "make an idmapped mount of", paths[made], number);
+            if (number == EINVAL)
+                text_append(error, error_size, " (as root, build steps see the store through idmapped mounts: put the store on"
+                                               " a filesystem that has them, such as ext4, xfs, btrfs, or tmpfs from Linux 6.3)");
             close(tree);
             break;
         }
