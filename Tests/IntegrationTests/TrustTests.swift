@@ -216,6 +216,28 @@ import Glibc
         #expect(shown.stdout.contains("[security] seccomp = \"unconfined\": no system call filter") && shown.stdout.contains("(new)"), "\(shown.stdout)")
     }
 
+    @Test func gcForgetsTheApprovalsOfProjectsThatAreGone() throws {
+        let temp = try TempDir("trust-gc")
+        let store = temp.path + "/store"
+        let kept = try BuildProject(try Self.mounting(shared.path), store: store)
+        let gone = try BuildProject(try Self.mounting(other.path), store: store)
+        #expect(try kept.devenv("trust", ["-q"]).status == 0)
+        #expect(try gone.devenv("trust", ["-q"]).status == 0)
+        let keptApproval = try #require(try Self.report(kept).json["approval"] as? String)
+        let goneApproval = try #require(try Self.report(gone).json["approval"] as? String)
+        let goneProject = Self.physical(gone.path)
+        try FileManager.default.removeItem(atPath: gone.path)
+
+        let dry = try Shell.run(try TestEnvironment.binary(), ["gc", "--dry-run", "--store", store])
+        #expect(dry.status == 0 && dry.output.contains("Would remove the approval of \(goneProject): its project is gone"), "\(dry.output)")
+        #expect(FileManager.default.fileExists(atPath: goneApproval), "--dry-run removed an approval")
+        let result = try Shell.run(try TestEnvironment.binary(), ["gc", "--store", store])
+        #expect(result.status == 0 && result.output.contains("Removed the approval of \(goneProject): its project is gone"), "\(result.output)")
+        #expect(!FileManager.default.fileExists(atPath: goneApproval))
+        #expect(FileManager.default.fileExists(atPath: keptApproval), "gc removed the approval of a project that is there")
+        #expect(try Self.report(kept).json["state"] as? String == "approved")
+    }
+
     @Test func cloneShowsWhatTheManifestAsksForAndBuildsNothing() throws {
         let temp = try TempDir("trust-clone")
         let source = temp.path + "/source"

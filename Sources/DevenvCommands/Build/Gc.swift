@@ -16,7 +16,7 @@ struct Gc: AsyncParsableCommand {
             Kept: every image in the store's index (pulled images, and each project's built \
             environment `env/…`) with its blobs and unpacked layers. An environment whose project \
             directory or manifest is gone is dropped from the index first (its home directory in \
-            envs/ stays). Also removed: scratch left under tmp/ by killed runs. Waits for builds \
+            envs/ stays), and so is its `devenv trust` approval. Also removed: scratch left under tmp/ by killed runs. Waits for builds \
             in progress; anything written in the last --grace seconds (10 minutes) is left alone, \
             so a pull running at the same time is never cut short. Layers a running `run` or \
             `enter` uses are kept until it ends, and so is a partial download a pull is writing; \
@@ -56,6 +56,13 @@ struct Gc: AsyncParsableCommand {
             if !FileManager.default.fileExists(atPath: project + "/.devenv/devenv.toml") { orphaned.append(name) }
         }
         index.manifests.removeAll { orphaned.contains($0.annotations?[ContentStore.refNameAnnotation] ?? "") }
+        // By the same rule, approvals: a project made at that path later asks again.
+        let trustDirectory = store.root + "/trust"
+        let forgotten = Self.entries(trustDirectory).compactMap { name -> (path: String, project: String)? in
+            guard let approval = try? TrustApproval.load(trustDirectory + "/" + name),
+                  !FileManager.default.fileExists(atPath: approval.project + "/.devenv/devenv.toml") else { return nil }
+            return (trustDirectory + "/" + name, approval.project)
+        }
 
         var blobs = Set<Digest>()
         var layers = Set<String>()
@@ -123,6 +130,7 @@ struct Gc: AsyncParsableCommand {
 
         let verb = dryRun ? "Would remove" : "Removed"
         for name in orphaned { Terminal.note("\(verb) \(name): its project is gone") }
+        for approval in forgotten { Terminal.note("\(verb) the approval of \(approval.project): its project is gone") }
         if global.verbose {
             for digest in removedBlobs { Terminal.note("\(verb) blob \(digest)") }
             for name in removedLayers { Terminal.note("\(verb) layer \(name)") }
@@ -130,6 +138,9 @@ struct Gc: AsyncParsableCommand {
         }
         if !dryRun {
             if !orphaned.isEmpty { try content.untag(Set(orphaned)) }
+            for approval in forgotten where unlink(approval.path) != 0 && errno != ENOENT {
+                throw DevenvError.internal("cannot remove the approval \(approval.path): \(String(cString: strerror(errno)))")
+            }
             for digest in removedBlobs { content.remove(digest) }
             let mapping = LayerLayout.forInvoker(asRoot: false).mapping
             try StoreCleaner.remove(removedLayers.map(layerStore.directory(for:)) + removedScratch, mapping: mapping)
