@@ -144,6 +144,7 @@ int claunch_record_write(const char *path, const struct csandbox_config *config,
     entry(&w, TAG_IDS, &ids, sizeof ids);
     if (config->seccomp_filter) entry(&w, TAG_SECCOMP, config->seccomp_filter, config->seccomp_length);
     entry_u32(&w, TAG_NEW_NETWORK, config->new_network ? 1 : 0);
+    entry_u32(&w, TAG_IDMAP, config->idmap_uid_map ? 1 : 0);
 
     if (w.failed) {
         free(w.data);
@@ -320,14 +321,14 @@ int record_read(const char *path, struct record *r, char *why, size_t why_size) 
     if (checksum != fnv1a(FNV_OFFSET, r->buffer + RECORD_HEADER_SIZE, r->size - RECORD_HEADER_SIZE)) goto corrupt;
 
     /* First pass: how long each list is. */
-    size_t counts[TAG_NEW_NETWORK + 1] = {0};
+    size_t counts[TAG_IDMAP + 1] = {0};
     struct cursor c = {r->buffer + RECORD_HEADER_SIZE, r->buffer + r->size};
     uint16_t tag;
     const char *payload;
     uint32_t length;
     int more;
     while ((more = next_entry(&c, &tag, &payload, &length)) > 0) {
-        if (tag <= TAG_NEW_NETWORK) counts[tag]++;
+        if (tag <= TAG_IDMAP) counts[tag]++;
     }
     if (more < 0) goto corrupt;
     r->checks = array(counts[TAG_CHECK], sizeof *r->checks);
@@ -346,7 +347,7 @@ int record_read(const char *path, struct record *r, char *why, size_t why_size) 
         || !r->lowers || !r->masked || !r->readonly || !r->binds || !r->tmpfs || !r->files) goto corrupt;
 
     size_t argc = 0, envc = 0;
-    int have_ids = 0;
+    int have_ids = 0, idmapped = 0;
     c = (struct cursor){r->buffer + RECORD_HEADER_SIZE, r->buffer + r->size};
     while ((more = next_entry(&c, &tag, &payload, &length)) > 0) {
         const char *text = whole_string(payload, length);
@@ -371,12 +372,13 @@ int record_read(const char *path, struct record *r, char *why, size_t why_size) 
         case TAG_LOWER: if (!(r->lowers[r->lower_count++] = text)) goto corrupt; break;
         case TAG_MASKED: if (!(r->masked[r->masked_count++] = text)) goto corrupt; break;
         case TAG_READONLY: if (!(r->readonly[r->readonly_count++] = text)) goto corrupt; break;
-        case TAG_FOREGROUND: case TAG_ID_MODE: case TAG_WRITABLE_ROOT: case TAG_NEW_NETWORK:
+        case TAG_FOREGROUND: case TAG_ID_MODE: case TAG_WRITABLE_ROOT: case TAG_NEW_NETWORK: case TAG_IDMAP:
             if (length != sizeof number) goto corrupt;
             memcpy(&number, payload, sizeof number);
             if (tag == TAG_FOREGROUND) r->foreground = number != 0;
             else if (tag == TAG_ID_MODE) r->id_mode = (int)number;
             else if (tag == TAG_WRITABLE_ROOT) r->config.writable_root = number != 0;
+            else if (tag == TAG_IDMAP) idmapped = number != 0;
             else r->config.new_network = number != 0;
             break;
         case TAG_INVOKER: {
@@ -439,6 +441,10 @@ int record_read(const char *path, struct record *r, char *why, size_t why_size) 
         || !r->config.layers_dir || !r->config.scratch || !have_ids || !r->id_mode || !r->uid_map || !r->gid_map
         || (r->id_mode == CLAUNCH_ID_SUBORDINATE && (!r->newuidmap || !r->newgidmap))) goto corrupt;
 
+    if (idmapped) {
+        r->config.idmap_uid_map = r->uid_map;
+        r->config.idmap_gid_map = r->gid_map;
+    }
     r->config.envp = (char *const *)r->envp;
     r->config.lowers = r->lowers;
     r->config.lower_count = r->lower_count;

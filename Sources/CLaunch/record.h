@@ -15,7 +15,7 @@
 
 #define RECORD_MAGIC "DVLR"
 /* Bumped whenever an entry changes meaning: an old record is then a miss, never misread. */
-#define RECORD_VERSION 2u
+#define RECORD_VERSION 3u
 #define RECORD_HEADER_SIZE 16
 
 /* FNV-1a, 64 bits, continuing from `hash` (start with FNV_OFFSET): the record's checksum and
@@ -29,6 +29,7 @@ enum record_tag {
     TAG_ID_MODE, TAG_UID_MAP, TAG_GID_MAP, TAG_NEWUIDMAP, TAG_NEWGIDMAP,
     TAG_ARGV, TAG_ENV, TAG_HOSTNAME, TAG_LAYERS_DIR, TAG_LOWER, TAG_SCRATCH, TAG_WRITABLE_ROOT,
     TAG_BIND, TAG_TMPFS, TAG_FILE, TAG_MASKED, TAG_READONLY, TAG_IDS, TAG_SECCOMP, TAG_NEW_NETWORK,
+    TAG_IDMAP, /* 1: the maps are also the idmapped mounts' (csandbox_config.idmap_uid_map) */
 };
 
 /* What stat() found at a checked path when the record was written. */

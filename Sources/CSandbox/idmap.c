@@ -1,5 +1,5 @@
 /* Idmapped copies of host directories for a sandbox whose ids are shifted away from the host's
- * (root's build steps): the kernel translates owners at the mount, so nothing is chowned. */
+ * (devenv as root): the kernel translates owners at the mount, so nothing is chowned. */
 #include "internal.h"
 
 #include <errno.h>
@@ -7,7 +7,10 @@
 #include <linux/mount.h>
 #include <sched.h>
 #include <signal.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -70,31 +73,69 @@ static int make_namespace(const char *uid_map, const char *gid_map, char *error,
     return namespace;
 }
 
-int csandbox_idmapped_trees(const char *uid_map, const char *gid_map, const char *const *paths, size_t count, int *fds,
-                            char *error, size_t error_size) {
-    int namespace = make_namespace(uid_map, gid_map, error, error_size);
+/* A detached, idmapped copy of the tree at `path` (only its own mount) with `attributes` too. */
+static int idmapped_copy(const char *path, int namespace, uint64_t attributes, char *error, size_t error_size) {
+    int tree = (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    if (tree < 0) {
+        fail(error, error_size, "open_tree", path, errno);
+        return -1;
+    }
+    struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP | attributes, .userns_fd = (unsigned)namespace};
+    if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0) {
+        int number = errno;
+        fail(error, error_size, "make an idmapped mount of", path, number);
+        if (number == EINVAL)
+            text_append(error, error_size, " (as root, devenv's sandboxes see the host's files through idmapped mounts: the"
+                                           " store and every mounted path must be on a filesystem that has them, such as"
+                                           " ext4, xfs, btrfs, or tmpfs from Linux 6.3)");
+        close(tree);
+        return -1;
+    }
+    return tree;
+}
+
+void idmap_release(struct child_context *context) {
+    if (context->idmapped_layers_fd >= 0) close(context->idmapped_layers_fd);
+    if (context->idmapped_upper_fd >= 0) close(context->idmapped_upper_fd);
+    context->idmapped_layers_fd = context->idmapped_upper_fd = -1;
+    if (context->idmapped_bind_fds) {
+        for (size_t i = 0; i < context->config->bind_count; i++)
+            if (context->idmapped_bind_fds[i] >= 0) close(context->idmapped_bind_fds[i]);
+        free(context->idmapped_bind_fds);
+        context->idmapped_bind_fds = NULL;
+    }
+}
+
+int idmap_prepare(const struct csandbox_config *config, struct child_context *context, char *error, size_t error_size) {
+    context->idmapped_layers_fd = context->idmapped_upper_fd = -1;
+    context->idmapped_bind_fds = NULL;
+    if (!config->idmap_uid_map) return 0;
+    int namespace = make_namespace(config->idmap_uid_map, config->idmap_gid_map, error, error_size);
     if (namespace < 0) return -1;
-    size_t made = 0;
-    for (; made < count; made++) {
-        int tree = (int)syscall(SYS_open_tree, AT_FDCWD, paths[made], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-        if (tree < 0) {
-            fail(error, error_size, "open_tree", paths[made], errno);
-            break;
+    int failed = 0;
+    if (config->bind_count) {
+        context->idmapped_bind_fds = malloc(config->bind_count * sizeof *context->idmapped_bind_fds);
+        if (!context->idmapped_bind_fds) {
+            fail(error, error_size, "allocate", NULL, ENOMEM);
+            failed = 1;
+        } else {
+            for (size_t i = 0; i < config->bind_count; i++) context->idmapped_bind_fds[i] = -1;
         }
-        struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (unsigned)namespace};
-        if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0) {
-            int number = errno;
-            fail(error, error_size, "make an idmapped mount of", paths[made], number);
-            if (number == EINVAL)
-                text_append(error, error_size, " (as root, build steps see the store through idmapped mounts: put the store on"
-                                               " a filesystem that has them, such as ext4, xfs, btrfs, or tmpfs from Linux 6.3)");
-            close(tree);
-            break;
-        }
-        fds[made] = tree;
+    }
+    if (!failed) failed = (context->idmapped_layers_fd = idmapped_copy(config->layers_dir, namespace, 0, error, error_size)) < 0;
+    if (!failed && config->upper_dir) {
+        char parent[PATH_MAX] = "";
+        text_append(parent, sizeof parent, config->upper_dir);
+        char *slash = strrchr(parent, '/');
+        if (slash && slash != parent) *slash = '\0';
+        failed = (context->idmapped_upper_fd = idmapped_copy(parent, namespace, 0, error, error_size)) < 0;
+    }
+    for (size_t i = 0; !failed && i < config->bind_count; i++) {
+        const struct csandbox_bind *bind = &config->binds[i];
+        uint64_t attributes = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (bind->readonly ? MOUNT_ATTR_RDONLY : 0);
+        failed = (context->idmapped_bind_fds[i] = idmapped_copy(bind->source, namespace, attributes, error, error_size)) < 0;
     }
     close(namespace);
-    if (made == count) return 0;
-    while (made > 0) close(fds[--made]);
-    return -1;
+    if (failed) idmap_release(context);
+    return failed ? -1 : 0;
 }

@@ -12,7 +12,17 @@ struct child_context {
      * "go" would leave the child waiting on a socket it holds open itself. */
     int parent_control_fd;
     int parent_status_fd;
+    /* With config->idmap_uid_map: the idmapped copies (idmap.c), -1 where there is none. */
+    int idmapped_layers_fd;
+    int idmapped_upper_fd;
+    int *idmapped_bind_fds;     /* config->bind_count of them */
 };
+
+/* Makes the idmapped copies config->idmap_uid_map asks for into `context` (all -1/NULL without
+ * it); on failure returns -1 with a message in `error` and nothing left open. */
+int idmap_prepare(const struct csandbox_config *config, struct child_context *context, char *error, size_t error_size);
+/* Closes the parent's copies once the child has its own. */
+void idmap_release(struct child_context *context);
 
 /* The steps a failure can name; each has its own hints (report.c). */
 enum step {

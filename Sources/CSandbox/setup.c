@@ -149,9 +149,12 @@ static void write_file(const struct child_context *context, int skeleton, const 
     close(parent);
 }
 
-static mode_t kind_of_host_path(const char *path) {
+/* Whether bind `index` mounts a file or a directory (the idmapped copy says, when there is one). */
+static mode_t bind_kind(const struct child_context *context, size_t index) {
     struct stat info;
-    return stat(path, &info) == 0 && !S_ISDIR(info.st_mode) ? S_IFREG : S_IFDIR;
+    int found = context->idmapped_bind_fds ? fstat(context->idmapped_bind_fds[index], &info) == 0
+                                           : stat(context->config->binds[index].source, &info) == 0;
+    return found && !S_ISDIR(info.st_mode) ? S_IFREG : S_IFDIR;
 }
 
 /* The top lower layer: mountpoints for everything mounted later and the generated files. It sits
@@ -165,11 +168,14 @@ static void build_skeleton(const struct child_context *context, int skeleton) {
     for (size_t i = 0; i < config->tmpfs_count; i++)
         close(open_or_fail(context, skeleton, config->tmpfs[i].target, S_IFDIR, STEP_SKELETON));
     for (size_t i = 0; i < config->bind_count; i++) {
-        mode_t kind = kind_of_host_path(config->binds[i].source);
+        mode_t kind = bind_kind(context, i);
         close(open_or_fail(context, skeleton, config->binds[i].target, kind, STEP_SKELETON));
     }
     for (size_t i = 0; i < config->file_count; i++) write_file(context, skeleton, &config->files[i]);
 }
+
+/* Where an idmapped sandbox attaches its copies of the store's directories (attach_idmapped). */
+#define IDMAP_DIR "/tmp"
 
 /* The kernel's OVL_MAX_STACK: lower directories one overlay takes. */
 enum { OVERLAY_MAX_STACK = 500 };
@@ -213,13 +219,12 @@ static int mount_overlay(const struct csandbox_config *config, const char *targe
     text_append(skeleton, sizeof skeleton, config->scratch);
     text_append(skeleton, sizeof skeleton, "/skeleton");
     int writable = config->writable_root || config->upper_dir;
-    if (config->upper_dir && config->idmapped) {
-        /* Below the idmapped copy of their parent, which attach_idmapped put at <idmap_dir>/build. */
+    if (config->upper_dir && config->idmap_uid_map) {
+        /* Below the idmapped copy of their parent, which attach_idmapped put at IDMAP_DIR/build. */
         const char *const names[] = {strrchr(config->upper_dir, '/'), strrchr(config->work_dir, '/')};
         char *const paths[] = {upper, work};
         for (size_t i = 0; i < 2; i++) {
-            text_append(paths[i], PATH_MAX, config->idmap_dir);
-            text_append(paths[i], PATH_MAX, "/build");
+            text_append(paths[i], PATH_MAX, IDMAP_DIR "/build");
             text_append(paths[i], PATH_MAX, names[i] ? names[i] : "/");
         }
     } else if (config->upper_dir) {
@@ -271,31 +276,31 @@ static int mount_overlay(const struct csandbox_config *config, const char *targe
 }
 
 /* With ids that are not the host's, the store's directories (0700, the host's root's) cannot be
- * reached by path. A tmpfs on idmap_dir (an empty directory anyone may search) takes the
- * idmapped copies of layers_dir and of the upper directory's parent, and the cwd becomes the
- * first, as a chdir to layers_dir would. */
+ * reached by path. A tmpfs on IDMAP_DIR (in this mount namespace only; the host's files there
+ * are not needed: binds come as descriptors) takes the idmapped copies of layers_dir and of the
+ * upper directory's parent, and the cwd becomes the first, as a chdir to layers_dir would. */
 static void attach_idmapped(const struct child_context *context) {
     const struct csandbox_config *config = context->config;
-    if (sys_mount("tmpfs", config->idmap_dir, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
-        child_fail(context, STEP_IDMAP, config->idmap_dir, errno);
-    int directory = open(config->idmap_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (directory < 0) child_fail(context, STEP_IDMAP, config->idmap_dir, errno);
-    const int trees[] = {config->idmapped_layers_fd, config->idmapped_upper_fd};
+    if (sys_mount("tmpfs", IDMAP_DIR, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
+        child_fail(context, STEP_IDMAP, IDMAP_DIR, errno);
+    int directory = open(IDMAP_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (directory < 0) child_fail(context, STEP_IDMAP, IDMAP_DIR, errno);
+    const int trees[] = {context->idmapped_layers_fd, context->idmapped_upper_fd};
     static const char *const names[] = {"layers", "build"};
     const char *const subjects[] = {config->layers_dir, config->upper_dir};
-    for (size_t i = 0; i < 2; i++) {
+    for (size_t i = 0; i < 2 && trees[i] >= 0; i++) {
         if (mkdirat(directory, names[i], 0755) < 0
             || syscall(SYS_move_mount, trees[i], "", directory, names[i], MOVE_MOUNT_F_EMPTY_PATH) < 0)
             child_fail(context, STEP_IDMAP, subjects[i], errno);
     }
     close(directory);
-    if (fchdir(config->idmapped_layers_fd) < 0) child_fail(context, STEP_IDMAP, config->layers_dir, errno);
+    if (fchdir(context->idmapped_layers_fd) < 0) child_fail(context, STEP_IDMAP, config->layers_dir, errno);
 }
 
 /* Mounts the scratch tmpfs, the skeleton and the overlay; returns the new root (O_PATH). */
 static int mount_root(const struct child_context *context) {
     const struct csandbox_config *config = context->config;
-    if (config->idmapped) {
+    if (config->idmap_uid_map) {
         attach_idmapped(context);
     } else if (chdir(config->layers_dir) < 0) {
         child_fail(context, STEP_SCRATCH, config->layers_dir, errno);
@@ -381,10 +386,14 @@ static void mount_configured(const struct child_context *context, int root) {
     }
     for (size_t i = 0; i < config->bind_count; i++) {
         const struct csandbox_bind *bind = &config->binds[i];
-        mode_t kind = kind_of_host_path(bind->source);
+        mode_t kind = bind_kind(context, i);
         int target = open_or_fail(context, root, bind->target, kind, STEP_BIND);
         uint64_t attributes = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (bind->readonly ? MOUNT_ATTR_RDONLY : 0);
-        if (bind_on(AT_FDCWD, bind->source, target, attributes, 1) < 0) child_fail(context, STEP_BIND, bind->source, errno);
+        /* An idmapped copy came with its attributes: devenv set them, the child could not. */
+        int result = context->idmapped_bind_fds
+            ? (int)syscall(SYS_move_mount, context->idmapped_bind_fds[i], "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
+            : bind_on(AT_FDCWD, bind->source, target, attributes, 1);
+        if (result < 0) child_fail(context, STEP_BIND, bind->source, errno);
         close(target);
     }
     for (size_t i = 0; i < config->masked_count; i++) {

@@ -56,11 +56,20 @@ int csandbox_spawn(const struct csandbox_config *config, struct csandbox_process
     }
     struct child_context context = {.config = config, .control_fd = control[0], .status_fd = status[1],
                                     .parent_control_fd = control[1], .parent_status_fd = status[0]};
+    if (idmap_prepare(config, &context, error, error_size) < 0) {
+        munmap(stack, CHILD_STACK_SIZE);
+        close(control[0]);
+        close(control[1]);
+        close(status[0]);
+        close(status[1]);
+        return -1;
+    }
     int flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP | SIGCHLD;
     if (config->new_network) flags |= CLONE_NEWNET;
     /* clone(), unlike unshare(CLONE_NEWUSER), works in a multi-threaded process. */
     pid_t pid = clone(child_main, (char *)stack + CHILD_STACK_SIZE, flags, &context);
     int clone_error = errno;
+    idmap_release(&context);
     munmap(stack, CHILD_STACK_SIZE);
     close(control[0]);
     close(status[1]);

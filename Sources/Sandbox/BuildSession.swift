@@ -47,7 +47,6 @@ public struct BuildSession: Sendable {
                                layersDirectory: layersDirectory, layers: layers, identity: identity)
         spec.upperDirectory = upperDirectory
         spec.workDirectory = workDirectory
-        spec.idmapsStore = identity.shiftsHostIDs
         spec.binds = readOnlyBinds.map { SandboxSpec.Bind(source: $0.source, target: $0.target, readOnly: true) }
         // Scratch space of the step's own, so none of it ends up in the layer.
         spec.tmpfs = [

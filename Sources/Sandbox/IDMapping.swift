@@ -5,7 +5,7 @@ import Foundation
 /// "keep-id"; rootless single-id fallback).
 public struct IDMapping: Sendable, Equatable {
     public enum Mode: String, Sendable {
-        /// devenv runs as root: the host's ids, unchanged.
+        /// devenv runs as root: maps written directly, onto unprivileged host ids (`shiftedRoot`).
         case root
         /// The user's own id keeps its number inside; the ids around it come from /etc/subuid
         /// and /etc/subgid through newuidmap and newgidmap, so image files of other owners
@@ -22,16 +22,11 @@ public struct IDMapping: Sendable, Equatable {
     public var uid: UInt32
     public var gid: UInt32
 
-    /// Ids 0 to 2^32-2: all there are (-1 is "no id").
-    static let everything = [IDRange(inside: 0, outside: 0, count: UInt32.max)]
-
     /// The mapping for a user with host ids `uid`/`gid` and the given subordinate ranges. `asRoot`
     /// (for `--root`) makes the command root inside, the user's own id being that root.
     public static func forUser(uid: UInt32, gid: UInt32, asRoot: Bool, subuids: [SubordinateRange],
                                subgids: [SubordinateRange], helpersAvailable: Bool) -> IDMapping {
-        if uid == 0 {
-            return IDMapping(mode: .root, uids: everything, gids: everything, uid: 0, gid: 0)
-        }
+        if uid == 0 { return shiftedRoot(subuids: subuids, subgids: subgids) }
         let insideUID = asRoot ? 0 : uid, insideGID = asRoot ? 0 : gid
         if helpersAvailable, !subuids.isEmpty, !subgids.isEmpty {
             return IDMapping(mode: .subordinate,
@@ -43,10 +38,9 @@ public struct IDMapping: Sendable, Equatable {
                          gids: [IDRange(inside: insideGID, outside: gid, count: 1)], uid: insideUID, gid: insideGID)
     }
 
-    /// Root inside, `count` ids from host ids `uid`/`gid` outside, none of them the caller's:
-    /// for a tool devenv as root runs on the host's files without trusting it (mmdebstrap for a
-    /// bootstrap base). Written directly, as in `.root` mode, so only root can apply it.
-    public static func unprivilegedRoot(uid: UInt32, gid: UInt32, count: UInt32) -> IDMapping {
+    /// Root inside over `count` host ids from `uid`/`gid`, written directly, as in `.root` mode,
+    /// so only root can apply it: `shiftedRoot`, or devenv as root checking the host as itself.
+    public static func rootOver(uid: UInt32, gid: UInt32, count: UInt32) -> IDMapping {
         IDMapping(mode: .root, uids: [IDRange(inside: 0, outside: uid, count: count)],
                   gids: [IDRange(inside: 0, outside: gid, count: count)], uid: 0, gid: 0)
     }
@@ -56,30 +50,29 @@ public struct IDMapping: Sendable, Equatable {
     /// Far above the ranges useradd hands out (100000 up to 600100000 by default).
     public static let shiftedFallbackStart: UInt32 = 3_000_000_000
 
-    /// For code devenv as root runs without trusting it (build steps, mmdebstrap): root inside
-    /// and ids 0 to 65535 onto root's own first subordinate ranges of that size (`subuids` and
-    /// `subgids` are root's), else onto 3000000000 up. None of them is a host user's id.
+    /// Root's sandboxes (run, enter, build steps, mmdebstrap): root inside and ids 0 to 65535
+    /// onto root's own first subordinate ranges of that size (`subuids` and `subgids` are
+    /// root's), else onto 3000000000 up. None of them owns anything on the host: a cloned
+    /// project's code never runs as host root.
     public static func shiftedRoot(subuids: [SubordinateRange], subgids: [SubordinateRange]) -> IDMapping {
         func start(_ ranges: [SubordinateRange]) -> UInt32? { ranges.first { $0.count >= shiftedIDCount && $0.start > 0 }?.start }
         guard let uid = start(subuids), let gid = start(subgids) else {
-            return unprivilegedRoot(uid: shiftedFallbackStart, gid: shiftedFallbackStart, count: shiftedIDCount)
+            return rootOver(uid: shiftedFallbackStart, gid: shiftedFallbackStart, count: shiftedIDCount)
         }
-        return unprivilegedRoot(uid: uid, gid: gid, count: shiftedIDCount)
+        return rootOver(uid: uid, gid: gid, count: shiftedIDCount)
     }
 
-    /// Written directly as root, but onto host ids other than the same numbers: files of the host
-    /// reach such a sandbox only through `SandboxSpec.idmappedDirectories`.
-    public var shiftsHostIDs: Bool { mode == .root && uids != Self.everything }
+    /// Written directly as root, onto host ids other than the same numbers: the host's files
+    /// reach such a sandbox only through idmapped mounts (`csandbox_config.idmap_uid_map`).
+    public var shiftsHostIDs: Bool { mode == .root }
 
     /// The mapping a build step runs in: root inside, over the ranges of the run-time mapping
     /// `forUser(asRoot: layoutAsRoot)`. The new layer's files then get the host owners under which
     /// that sandbox shows them, as the unpacked image layers do. In keep-id that root is the first
     /// subordinate id, not the user; with a single id there is no other root than the user
-    /// themself, as with `--root`. As root it is `shiftedRoot`: a step of a cloned project never
-    /// runs as host root, and sees and writes the host's owners through idmapped mounts.
+    /// themself, as with `--root`. As root it is `shiftedRoot`, as every sandbox of root's.
     public static func forBuild(uid: UInt32, gid: UInt32, asRoot layoutAsRoot: Bool, subuids: [SubordinateRange],
                                 subgids: [SubordinateRange], helpersAvailable: Bool) -> IDMapping {
-        if uid == 0 { return shiftedRoot(subuids: subuids, subgids: subgids) }
         var mapping = forUser(uid: uid, gid: gid, asRoot: layoutAsRoot, subuids: subuids, subgids: subgids,
                               helpersAvailable: helpersAvailable)
         if mapping.mode == .single {

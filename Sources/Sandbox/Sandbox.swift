@@ -27,17 +27,6 @@ public enum Sandbox {
         var error = [CChar](repeating: 0, count: 1024)
         let arena = CArena()
         var config = makeConfig(spec, filter: filter, foreground: spec.foreground && ownsTerminal, arena: arena)
-        // The child gets copies at clone(); these are closed once it exists (or failed to).
-        let idmapped = try idmappedStore(spec)
-        defer {
-            idmapped?.fds.forEach { close($0) }
-            if let directory = idmapped?.directory { rmdir(directory) }
-        }
-        if let idmapped {
-            config.idmapped = 1
-            (config.idmapped_layers_fd, config.idmapped_upper_fd) = (idmapped.fds[0], idmapped.fds[1])
-            config.idmap_dir = arena.string(idmapped.directory)
-        }
         // A record that cannot be written only means no fast start next time.
         let recorded = record.map { (try? $0.write(config: config, spec: spec, arena: arena)) ?? false } ?? false
         let forget = { if recorded, let record { unlink(record.path) } }
@@ -72,29 +61,6 @@ public enum Sandbox {
             throw SandboxError(code, message(error), errno: failedErrno)
         }
         return csandbox_wait(&process, ownsTerminal ? 1 : 0)
-    }
-
-    /// `spec.idmapsStore`'s idmapped copies of the layers directory and of the upper directory's
-    /// parent, and the empty directory the child attaches them in (made here, removed by the caller).
-    private static func idmappedStore(_ spec: SandboxSpec) throws(SandboxError) -> (fds: [Int32], directory: String)? {
-        guard spec.idmapsStore, let upper = spec.upperDirectory else { return nil }
-        func map(_ ranges: [IDRange]) -> String { ranges.map { $0.description + "\n" }.joined() }
-        var template = Array("/tmp/devenv-idmap-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else {
-            throw SandboxError(.host, "cannot create a directory in /tmp for the build sandbox: \(String(cString: strerror(errno)))")
-        }
-        let directory = String(cString: made)
-        chmod(directory, 0o755)
-        let directories = [spec.layersDirectory, SandboxSpec.parent(upper)]
-        var fds = [Int32](repeating: -1, count: directories.count)
-        var error = [CChar](repeating: 0, count: 1024)
-        let arena = CArena()
-        guard csandbox_idmapped_trees(map(spec.identity.uids), map(spec.identity.gids), arena.pointerArray(directories),
-                                      fds.count, &fds, &error, error.count) == 0 else {
-            rmdir(directory)
-            throw SandboxError(.host, message(error))
-        }
-        return (fds, directory)
     }
 
     private static func message(_ buffer: [CChar]) -> String {
@@ -137,6 +103,10 @@ public enum Sandbox {
         config.root_mapped = spec.identity.rootMapped ? 1 : 0
         config.setgroups_allowed = spec.identity.setgroupsAllowed ? 1 : 0
         config.keep_capabilities = spec.keepsCapabilities ? 1 : 0
+        if spec.identity.shiftsHostIDs {
+            config.idmap_uid_map = arena.string(spec.identity.uids.map { $0.description + "\n" }.joined())
+            config.idmap_gid_map = arena.string(spec.identity.gids.map { $0.description + "\n" }.joined())
+        }
         if let filter {
             config.seccomp_filter = arena.bytes(filter)
             config.seccomp_length = filter.count

@@ -72,13 +72,6 @@ public struct SandboxSpec: Sendable, Equatable {
     /// inside, so make it 0755. The work directory keeps a mode 000 `work/`, owned by root inside.
     public var upperDirectory: String?
     public var workDirectory: String?
-    /// The sandbox sees `layersDirectory` and the directory holding `upperDirectory` and
-    /// `workDirectory` (siblings, then) through idmapped mounts of its own maps, for an
-    /// `identity` that maps inside ids onto other host ids (`IDMapping.shiftedRoot`): a file of
-    /// host uid k shows as k inside, and what the command makes as k is k on the host. So root's
-    /// build steps keep the store's owners as they are while no step runs as host root. Needs
-    /// devenv to run as root.
-    public var idmapsStore = false
 
     public var binds: [Bind] = []
     public var tmpfs: [Tmpfs] = []
@@ -152,8 +145,9 @@ public struct SandboxSpec: Sendable, Equatable {
         if let bad = upper.first(where: { $0.contains(where: { ",:\\".contains($0) }) }) {
             return "directory \"\(bad)\" cannot be used in overlayfs options"
         }
-        if idmapsStore, upper.count != 2 || Set(upper.map(Self.parent)).count != 1 {
-            return "an idmapped store needs an upper and a work directory in one parent directory"
+        // A shifted root sees them through an idmapped copy of their parent (`IDMapping.shiftsHostIDs`).
+        if identity.shiftsHostIDs, upper.count == 2, Set(upper.map(Self.parent)).count != 1 {
+            return "with ids that are not the host's, the upper and work directories must be in one directory"
         }
         if keepsCapabilities, identity.uid != 0 { return "only root inside can keep capabilities" }
         let paths = [workingDirectory, layersDirectory] + upper + binds.flatMap { [$0.source, $0.target] } + tmpfs.map(\.target) + files.map(\.path)

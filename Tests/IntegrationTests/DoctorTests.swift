@@ -23,7 +23,7 @@ import Testing
         let text = try Shell.run(try TestEnvironment.binary(), ["doctor", "--store", store.path, "-C", outside.path])
         #expect(text.status == 0, "\(text.output)")
         for (name, detail) in [("user namespaces", "created one with the root id mapping"), ("overlayfs", "mounted one with userxattr in a user namespace"),
-                               ("seccomp", "libseccomp compiled the sandbox's filter"), ("id mapping", "root:")] {
+                               ("seccomp", "libseccomp compiled the sandbox's filter"), ("id mapping", "root: sandboxes are root of host ids")] {
             #expect(text.stdout.split(separator: "\n").contains { $0.hasPrefix("ok") && $0.contains(name) && $0.contains(detail) }, "\(name): \(text.stdout)")
         }
         #expect(text.stdout.hasSuffix("devenv can run environments on this machine\n"), "\(text.stdout)")

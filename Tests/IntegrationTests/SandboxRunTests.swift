@@ -66,6 +66,31 @@ import Glibc
         #expect(notExecutable.status == 126, "\(notExecutable.output)")
     }
 
+    /// As root, root inside is no host id that owns anything (an image's or a cloned project's rc
+    /// files run there too), while the repository keeps showing and getting the host's owners
+    /// through an idmapped bind. Rootless, the user's own id is themself on the host.
+    @Test func asRootTheCommandIsRootOfIdsThatOwnNothingOnTheHost() throws {
+        let hostFile = project.path + "/of-user-1000"
+        try Data("x\n".utf8).write(to: URL(fileURLWithPath: hostFile))
+        let otherOwner = getuid() == 0 ? chown(hostFile, 1000, 1000) == 0 : true
+        let result = try sh("cat /proc/self/uid_map; stat -c '%u:%g' of-user-1000 .; touch made-inside")
+        try #require(result.status == 0, "\(result.output)")
+        let lines = result.stdout.split(separator: "\n").map { $0.split(whereSeparator: \.isWhitespace).map(String.init) }
+        try #require(lines.count >= 3, "\(result.stdout)")
+        let maps = lines.dropLast(2).compactMap { line in line.count == 3 ? line.compactMap { UInt64($0) } : nil }
+        if getuid() == 0 {
+            #expect(maps.count == 1 && maps[0][0] == 0 && maps[0][1] >= 100_000 && maps[0][2] == 65536,
+                    "root inside is host id \(maps), an id of the host's own")
+            #expect(otherOwner && lines.suffix(2).map { $0.joined() } == ["1000:1000", "0:0"], "\(result.stdout)")
+        } else {
+            #expect(maps.contains { $0[0] == UInt64(getuid()) && $0[1] == UInt64(getuid()) && $0[2] == 1 }, "\(maps)")
+            #expect(lines.suffix(2).map { $0.joined() } == ["\(getuid()):\(getgid())", "\(getuid()):\(getgid())"], "\(result.stdout)")
+        }
+        var info = stat()
+        try #require(lstat(project.path + "/made-inside", &info) == 0)
+        #expect(info.st_uid == getuid() && info.st_gid == getgid(), "made inside, owned by \(info.st_uid):\(info.st_gid) on the host")
+    }
+
     @Test func youAreYourselfAndFilesYouCreateInTheRepositoryAreYours() throws {
         let result = try sh("id -u; id -g; id -un; touch made-inside; mkdir dir-inside")
         try #require(result.status == 0, "\(result.output)")

@@ -4,11 +4,15 @@ import Testing
 struct IDMappingTests {
     let range = [SubordinateRange(start: 200_000, count: 65536)]
 
-    @Test func rootKeepsTheHostIds() {
+    @Test func rootIsRootInsideOnIdsThatOwnNothingOnTheHost() {
         let mapping = IDMapping.forUser(uid: 0, gid: 0, asRoot: false, subuids: range, subgids: range, helpersAvailable: true)
-        #expect(mapping.mode == .root)
-        #expect(mapping.uids == [IDRange(inside: 0, outside: 0, count: 4_294_967_295)])
+        #expect(mapping.mode == .root && mapping.shiftsHostIDs)
+        #expect(mapping.uids == [IDRange(inside: 0, outside: 200_000, count: 65536)] && mapping.gids == mapping.uids)
         #expect(mapping.uid == 0 && mapping.rootMapped && mapping.setgroupsAllowed)
+        // Without ranges of root's own (a range too small does not count), far above useradd's.
+        let small = [SubordinateRange(start: 100_000, count: 1000)]
+        let fallback = IDMapping.forUser(uid: 0, gid: 0, asRoot: true, subuids: small, subgids: small, helpersAvailable: false)
+        #expect(fallback.uids == [IDRange(inside: 0, outside: 3_000_000_000, count: 65536)] && fallback.gids == fallback.uids)
     }
 
     @Test func keepIDPutsTheUserAtTheirOwnIdAndSubordinateIdsAround() {
@@ -58,13 +62,8 @@ struct IDMappingTests {
     }
 
     @Test func aBuildStepIsRootOverTheRangesOfTheRunTimeMapping() {
-        // Root: no id of the host's, whatever its run-time mapping is.
         let root = IDMapping.forBuild(uid: 0, gid: 0, asRoot: false, subuids: range, subgids: range, helpersAvailable: true)
-        #expect(root.uids == [IDRange(inside: 0, outside: 200_000, count: 65536)] && root.gids == root.uids)
-        #expect(root.mode == .root && root.uid == 0 && root.rootMapped && root.shiftsHostIDs)
-        let rootWithoutRanges = IDMapping.forBuild(uid: 0, gid: 0, asRoot: true, subuids: [], subgids: [], helpersAvailable: true)
-        #expect(rootWithoutRanges.uids == [IDRange(inside: 0, outside: 3_000_000_000, count: 65536)] && rootWithoutRanges.shiftsHostIDs)
-        #expect(!IDMapping.forUser(uid: 0, gid: 0, asRoot: false, subuids: range, subgids: range, helpersAvailable: true).shiftsHostIDs)
+        #expect(root == IDMapping.forUser(uid: 0, gid: 0, asRoot: false, subuids: range, subgids: range, helpersAvailable: true))
 
         // keep-id: the ranges a normal run has, so root inside is the first subordinate id.
         let keepID = IDMapping.forBuild(uid: 1001, gid: 1001, asRoot: false, subuids: range, subgids: range, helpersAvailable: true)

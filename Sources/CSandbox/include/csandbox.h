@@ -61,16 +61,15 @@ struct csandbox_config {
      * NULL for none. */
     const char *upper_dir;
     const char *work_dir;
-    /* For a sandbox whose ids are shifted away from the host's (root's build steps): the host's
-     * directories are out of its reach (owned by ids it does not map), so it gets descriptors
-     * instead of paths: detached idmapped copies (csandbox_idmapped_trees) of layers_dir and of
-     * the directory holding upper_dir and work_dir. The child mounts a tmpfs on `idmap_dir` (an
-     * empty directory it can search), attaches the copies there and works in them: layer names
-     * relative to the first, upper_dir and work_dir by their last names in the second. */
-    int idmapped;
-    int idmapped_layers_fd;
-    int idmapped_upper_fd;
-    const char *idmap_dir;
+    /* For a sandbox whose ids are shifted away from the host's (devenv as root: ids that own
+     * nothing on the host), its id maps ("inside outside count" lines); NULL otherwise. The
+     * child cannot reach the host's directories by path then (their owners are not mapped in
+     * its namespace), so csandbox_spawn makes idmapped copies, with these maps, of layers_dir,
+     * of the directory holding upper_dir and work_dir (siblings, then), and of every bind's
+     * source (not recursive): the sandbox sees the host's owners as they are, and what it
+     * creates as id k is id k on the host. Needs CAP_SYS_ADMIN on the host. */
+    const char *idmap_uid_map;
+    const char *idmap_gid_map;
 
     const struct csandbox_bind *binds;      /* in mount order: parents before children */
     size_t bind_count;
@@ -128,15 +127,6 @@ int csandbox_wait(struct csandbox_process *process, int reclaim_terminal);
 
 /* Kills and reaps a child that will not be started. */
 void csandbox_abort(struct csandbox_process *process);
-
-/* Makes a detached copy of each of the `count` host directories `paths` whose owners are
- * shifted by the maps `uid_map` and `gid_map` (uid_map's text: "inside outside count" lines):
- * a file of host uid k appears as the id that maps to inside id k, so a sandbox with these maps
- * sees it as k, and what it creates as its k lands on disk as k. Needs CAP_SYS_ADMIN on the host.
- * Puts the descriptors (close-on-exec) in `fds`; on failure returns -1 with a message in `error`
- * and nothing left open. */
-int csandbox_idmapped_trees(const char *uid_map, const char *gid_map, const char *const *paths, size_t count, int *fds,
-                            char *error, size_t error_size);
 
 /* Clones a child into a new user namespace only, which waits for its id maps, then becomes root
  * (0/0) inside and execve's argv[0] (an absolute path) with `argv` and `envp`, its stdout and

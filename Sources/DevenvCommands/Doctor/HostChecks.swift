@@ -81,9 +81,11 @@ struct HostChecks {
 
     /// Runs `command` as root of a new user namespace whose root is the user: through devenv's
     /// own helper with the mapping the sandbox uses or, for a single-id mapping (with which that
-    /// helper cannot become root), through unshare --map-root-user, which maps the same way.
+    /// helper cannot become root), through unshare --map-root-user, which maps the same way. As
+    /// root, root's own id is that root (its sandboxes' ids reach the store only through
+    /// idmapped mounts, which the run itself checks).
     static func asNamespaceRoot(_ command: [String]) -> Result<Outcome, SandboxError> {
-        let mapping = IDMapping.forInvoker(asRoot: true)
+        let mapping = getuid() == 0 ? IDMapping.rootOver(uid: 0, gid: 0, count: IDMapping.shiftedIDCount) : IDMapping.forInvoker(asRoot: true)
         let environment = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]
         guard mapping.mode == .single else {
             return Result { () throws(SandboxError) in
@@ -173,9 +175,11 @@ struct HostChecks {
 
     func idMapping() -> DoctorCheck {
         let user = HostUser.current()
-        switch IDMapping.forInvoker(asRoot: false).mode {
+        let mapping = IDMapping.forInvoker(asRoot: false)
+        switch mapping.mode {
         case .root:
-            return .ok("id mapping", "root: files keep the owners the image gives them")
+            let first = mapping.uids.first.map { "\($0.outside)-\(UInt64($0.outside) + UInt64($0.count) - 1)" } ?? "?"
+            return .ok("id mapping", "root: sandboxes are root of host ids \(first), which own nothing; files keep the owners the image gives them")
         case .subordinate:
             let uids = Self.subordinateRanges("/etc/subuid", user: user), gids = Self.subordinateRanges("/etc/subgid", user: user)
             return .ok("id mapping", "subordinate ids for \(user.name): uids \(uids), gids \(gids) (image owners keep their ids)")
