@@ -83,11 +83,18 @@ extension GitRepository {
             update.indexedDeltas = Int(stats.indexed_deltas)
             update.totalDeltas = Int(stats.total_deltas)
             update.phase = stats.received_objects < stats.total_objects || stats.total_deltas == 0 ? .receiving : .resolving
+            TimedSocketStream.heard()
             return context.send(update)
+        }
+        // The server's own progress ("Counting objects…") while it prepares the pack.
+        options.fetch_opts.callbacks.sideband_progress = { _, _, _ in
+            TimedSocketStream.heard()
+            return 0
         }
         options.fetch_opts.callbacks.credentials = { out, _, username, allowed, payload in
             guard let out, let payload else { return GIT_PASSTHROUGH.rawValue }
             let context = Unmanaged<CloneContext>.fromOpaque(payload).takeUnretainedValue()
+            TimedSocketStream.heard()
             return GitRepository.offerCredential(out, username: username.map { String(cString: $0) }, allowed: allowed, context: context)
         }
         options.checkout_opts.progress_payload = payload
@@ -98,12 +105,15 @@ extension GitRepository {
             update.phase = .checkingOut
             update.checkedOutFiles = completed
             update.totalFiles = total
+            TimedSocketStream.heard()
             _ = context.send(update)
         }
 
         var repository: OpaquePointer?
         _ = TimedSocketStream.takeStall()
-        let result = withExtendedLifetime(context) { git_clone(&repository, url, path, &options) }
+        let result = try TimedSocketStream.watching { () throws(GitError) in
+            withExtendedLifetime(context) { git_clone(&repository, url, path, &options) }
+        }
         if let repository { git_repository_free(repository) }
         if context.stopped { throw GitError(.cancelled, "the clone of \(url) was stopped") }
         if result != 0, let endpoint = TimedSocketStream.takeStall() {

@@ -10,7 +10,7 @@ import Synchronization
 ///
 /// The memory layout is libgit2's `git_socket_stream` {parent, host, port, socket}: its ssh
 /// transport reads the socket out of the stream that way and hands it to libssh2 (which then
-/// waits on its own, without these timeouts).
+/// waits on its own, past these timeouts: the watchdog in TimedSocketStream+Watchdog covers it).
 enum TimedSocketStream {
     /// Twenty seconds of silence: git servers report progress on the side band and send
     /// keep-alives while they compute a pack (git's uploadpack.keepAlive, every 5 s).
@@ -62,7 +62,9 @@ enum TimedSocketStream {
             guard let stream else { return 0 }
             let socket = TimedSocketStream.socket(stream)
             defer { socket.pointee = -1 }
-            return socket.pointee >= 0 ? Glibc.close(socket.pointee) : 0
+            guard socket.pointee >= 0 else { return 0 }
+            TimedSocketStream.closing(socket.pointee)
+            return Glibc.close(socket.pointee)
         }
         stream.pointee.free = { stream in
             guard let stream else { return }
@@ -93,9 +95,13 @@ enum TimedSocketStream {
         return -1
     }
 
+    static func recordStall(_ endpoint: String) {
+        stall.withLock { $0 = endpoint }
+    }
+
     private static func stalled(_ stream: UnsafeMutablePointer<git_stream>, _ what: String) -> Int {
         let endpoint = endpoint(stream)
-        stall.withLock { $0 = endpoint }
+        recordStall(endpoint)
         return Int(fail("the git server at \(endpoint) \(what) for \(timeoutSeconds) s"))
     }
 
@@ -122,6 +128,7 @@ enum TimedSocketStream {
                 setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
                 setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
                 socket(stream).pointee = descriptor
+                opened(descriptor, endpoint: endpoint(stream))
                 return 0
             }
             lastError = result
@@ -155,6 +162,7 @@ enum TimedSocketStream {
             if errno == EAGAIN || errno == EWOULDBLOCK { return stalled(stream, "sent nothing") }
             return Int(fail("error receiving socket data: \(String(cString: strerror(errno)))"))
         }
+        heard()
         return count
     }
 
@@ -165,6 +173,7 @@ enum TimedSocketStream {
             if errno == EAGAIN || errno == EWOULDBLOCK { return stalled(stream, "took nothing") }
             return Int(fail("error sending data: \(String(cString: strerror(errno)))"))
         }
+        heard()
         return count
     }
 }

@@ -112,12 +112,13 @@ import Testing
     }
 
     /// Issue 12: a silent server ends the clone after the timeout with a message that says so,
-    /// over git://, http:// and https:// (a TLS handshake that never gets an answer), and leaves
-    /// nothing behind. (ssh:// hands the socket to libssh2, which waits on its own.)
+    /// over git://, http://, https:// (a TLS handshake that never gets an answer) and ssh://
+    /// (libssh2 waiting for the server's banner on a socket it reads itself), and leaves nothing
+    /// behind.
     @Test func aSilentServerEndsTheCloneWithATimeout() throws {
         let (silent, port) = try silentServer()
         defer { close(silent) }
-        let urls = ["git", "http", "https"].map { "\($0)://127.0.0.1:\(port)/project.git" }
+        let urls = ["git", "http", "https", "ssh"].map { "\($0)://\($0 == "ssh" ? "git@" : "")127.0.0.1:\(port)/project.git" }
         let clones = try urls.enumerated().map { index, url in
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
