@@ -198,21 +198,6 @@ static const char *stale(const struct record *r, const char *key, const char *co
 
 /* ---- running it ---- */
 
-static int write_map(pid_t pid, const char *name, const char *text, char *error, size_t size) {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, name);
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    size_t length = strlen(text);
-    /* The kernel takes a map in one write(2). */
-    if (fd < 0 || write(fd, text, length) != (ssize_t)length) {
-        snprintf(error, size, "%s %s: %s", fd < 0 ? "open" : "write", path, strerror(errno));
-        if (fd >= 0) close(fd);
-        return -1;
-    }
-    close(fd);
-    return 0;
-}
-
 /* newuidmap/newgidmap PID INSIDE OUTSIDE COUNT…, from the map's lines. */
 static int run_map_helper(const char *helper, pid_t pid, const char *map, char *error, size_t size) {
     char *args[3 * 340 + 3];
@@ -249,11 +234,11 @@ static int apply_maps(const struct record *r, pid_t pid, char *error, size_t siz
     switch (r->id_mode) {
     case CLAUNCH_ID_SINGLE:
         /* An unprivileged process may map its own gid only after giving up setgroups. */
-        if (write_map(pid, "setgroups", "deny", error, size) < 0) return -1;
+        if (csandbox_write_map(pid, "setgroups", "deny", error, size) < 0) return -1;
         /* fall through */
     case CLAUNCH_ID_ROOT:
-        if (write_map(pid, "uid_map", r->uid_map, error, size) < 0) return -1;
-        return write_map(pid, "gid_map", r->gid_map, error, size);
+        if (csandbox_write_map(pid, "uid_map", r->uid_map, error, size) < 0) return -1;
+        return csandbox_write_map(pid, "gid_map", r->gid_map, error, size);
     case CLAUNCH_ID_SUBORDINATE:
         if (run_map_helper(r->newuidmap, pid, r->uid_map, error, size) < 0) return -1;
         return run_map_helper(r->newgidmap, pid, r->gid_map, error, size);

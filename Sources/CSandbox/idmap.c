@@ -27,17 +27,19 @@ static int hold_namespace(void *argument) {
     for (;;) pause();
 }
 
-static int write_map(pid_t pid, const char *name, const char *map) {
+int csandbox_write_map(pid_t pid, const char *name, const char *text, char *error, size_t size) {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, name);
     int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    size_t length = strlen(map);
-    int result = write(fd, map, length) == (ssize_t)length ? 0 : -1;
-    int error = errno;
+    size_t length = strlen(text);
+    /* The kernel takes a map in one write(2). */
+    if (fd < 0 || write(fd, text, length) != (ssize_t)length) {
+        snprintf(error, size, "%s %s: %s", fd < 0 ? "open" : "write", path, strerror(errno));
+        if (fd >= 0) close(fd);
+        return -1;
+    }
     close(fd);
-    errno = error;
-    return result;
+    return 0;
 }
 
 static void fail(char *error, size_t size, const char *what, const char *subject, int number) {
@@ -60,9 +62,8 @@ static int make_namespace(const char *uid_map, const char *gid_map, char *error,
         return -1;
     }
     int namespace = -1;
-    if (write_map(pid, "uid_map", uid_map) < 0) fail(error, error_size, "write the uid map", uid_map, errno);
-    else if (write_map(pid, "gid_map", gid_map) < 0) fail(error, error_size, "write the gid map", gid_map, errno);
-    else {
+    if (csandbox_write_map(pid, "uid_map", uid_map, error, error_size) == 0
+        && csandbox_write_map(pid, "gid_map", gid_map, error, error_size) == 0) {
         char path[64];
         snprintf(path, sizeof path, "/proc/%d/ns/user", (int)pid);
         namespace = open(path, O_RDONLY | O_CLOEXEC);

@@ -66,8 +66,8 @@ import Glibc
     @Test func aSymlinkInsideTheProjectIsFollowedOneOutsideIsRefused() throws {
         defer { remove() }
         let path = devenv + "/devenv.toml"
-        try "[base]\nimage = \"debian\"\n".write(toFile: project + "/shared.toml", atomically: true, encoding: .utf8)
-        try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: "../shared.toml")
+        try "[base]\nimage = \"debian\"\n".write(toFile: project + "/common.toml", atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: "../common.toml")
         #expect(try Manifest.load(path: path, home: "/h").base == .image("debian"))
 
         let outside = FileManager.default.temporaryDirectory.appendingPathComponent("outside-\(UUID().uuidString).toml").path

@@ -128,6 +128,10 @@ int csandbox_wait(struct csandbox_process *process, int reclaim_terminal);
 /* Kills and reaps a child that will not be started. */
 void csandbox_abort(struct csandbox_process *process);
 
+/* Writes `text` to /proc/<pid>/<name> (uid_map, gid_map: "inside outside count" lines; setgroups)
+ * in one write(2), as the kernel requires; -1 with a message in `error` on failure. */
+int csandbox_write_map(pid_t pid, const char *name, const char *text, char *error, size_t size);
+
 /* Clones a child into a new user namespace only, which waits for its id maps, then becomes root
  * (0/0) inside and execve's argv[0] (an absolute path) with `argv` and `envp`, its stdout and
  * stderr on a pipe whose read end goes to `*output_fd`. The caller writes the maps
