@@ -125,7 +125,7 @@ int claunch_record_write(const char *path, const struct csandbox_config *config,
     entry_u32(&w, TAG_WRITABLE_ROOT, config->writable_root ? 1 : 0);
     for (size_t i = 0; i < config->bind_count; i++) {
         const struct csandbox_bind *bind = &config->binds[i];
-        entry_pair(&w, TAG_BIND, bind->readonly ? 1 : 0, bind->source, bind->target, strlen(bind->target) + 1);
+        entry_pair(&w, TAG_BIND, (bind->readonly ? 1u : 0u) | (bind->symlink ? 2u : 0u), bind->source, bind->target, strlen(bind->target) + 1);
     }
     for (size_t i = 0; i < config->tmpfs_count; i++) {
         const struct csandbox_tmpfs *tmpfs = &config->tmpfs[i];
@@ -419,7 +419,7 @@ int record_read(const char *path, struct record *r, char *why, size_t why_size) 
             break;
         case TAG_BIND:
             if (split_pair(payload, length, &number, &first, &second, &second_length) < 0 || !whole_string(second, (uint32_t)second_length)) goto corrupt;
-            r->binds[r->bind_count++] = (struct csandbox_bind){.source = first, .target = second, .readonly = (int)number};
+            r->binds[r->bind_count++] = (struct csandbox_bind){.source = first, .target = second, .readonly = (int)(number & 1), .symlink = (int)(number >> 1 & 1)};
             break;
         case TAG_TMPFS:
             if (split_pair(payload, length, &number, &first, &second, &second_length) < 0 || !whole_string(second, (uint32_t)second_length)) goto corrupt;

@@ -15,7 +15,7 @@
 
 #define RECORD_MAGIC "DVLR"
 /* Bumped whenever an entry changes meaning: an old record is then a miss, never misread. */
-#define RECORD_VERSION 3u
+#define RECORD_VERSION 4u
 #define RECORD_HEADER_SIZE 16
 
 /* FNV-1a, 64 bits, continuing from `hash` (start with FNV_OFFSET): the record's checksum and

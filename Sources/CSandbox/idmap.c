@@ -75,8 +75,8 @@ static int make_namespace(const char *uid_map, const char *gid_map, char *error,
 }
 
 /* A detached, idmapped copy of the tree at `path` (only its own mount) with `attributes` too. */
-static int idmapped_copy(const char *path, int namespace, uint64_t attributes, char *error, size_t error_size) {
-    int tree = (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+static int idmapped_copy(const char *path, int namespace, uint64_t attributes, int symlink, char *error, size_t error_size) {
+    int tree = (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (symlink ? AT_SYMLINK_NOFOLLOW : 0));
     if (tree < 0) {
         fail(error, error_size, "open_tree", path, errno);
         return -1;
@@ -123,18 +123,18 @@ int idmap_prepare(const struct csandbox_config *config, struct child_context *co
             for (size_t i = 0; i < config->bind_count; i++) context->idmapped_bind_fds[i] = -1;
         }
     }
-    if (!failed) failed = (context->idmapped_layers_fd = idmapped_copy(config->layers_dir, namespace, 0, error, error_size)) < 0;
+    if (!failed) failed = (context->idmapped_layers_fd = idmapped_copy(config->layers_dir, namespace, 0, 0, error, error_size)) < 0;
     if (!failed && config->upper_dir) {
         char parent[PATH_MAX] = "";
         text_append(parent, sizeof parent, config->upper_dir);
         char *slash = strrchr(parent, '/');
         if (slash && slash != parent) *slash = '\0';
-        failed = (context->idmapped_upper_fd = idmapped_copy(parent, namespace, 0, error, error_size)) < 0;
+        failed = (context->idmapped_upper_fd = idmapped_copy(parent, namespace, 0, 0, error, error_size)) < 0;
     }
     for (size_t i = 0; !failed && i < config->bind_count; i++) {
         const struct csandbox_bind *bind = &config->binds[i];
         uint64_t attributes = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (bind->readonly ? MOUNT_ATTR_RDONLY : 0);
-        failed = (context->idmapped_bind_fds[i] = idmapped_copy(bind->source, namespace, attributes, error, error_size)) < 0;
+        failed = (context->idmapped_bind_fds[i] = idmapped_copy(bind->source, namespace, attributes, bind->symlink, error, error_size)) < 0;
     }
     close(namespace);
     if (failed) idmap_release(context);

@@ -28,7 +28,8 @@
 /* Opens `path` below the directory `root` as an O_PATH descriptor, one component at a time and
  * never following a symlink: the image decides what its paths are, and a symlink there (say
  * /dev -> /host/dev) must not point a mount at the host. With `create` (S_IFDIR or S_IFREG),
- * missing components are made, the last one of that type. Returns -1 with errno on failure. */
+ * missing components are made, the last one of that type; S_IFLNK wants the last one to be an
+ * existing symlink, opened itself. Returns -1 with errno on failure. */
 static int open_beneath(int root, const char *path, mode_t create) {
     int current = fcntl(root, F_DUPFD_CLOEXEC, 0);
     if (current < 0) return -1;
@@ -52,7 +53,7 @@ static int open_beneath(int root, const char *path, mode_t create) {
         if (length == 1 && name[0] == '.') continue;
 
         int next = openat(current, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-        if (next < 0 && errno == ENOENT && create) {
+        if (next < 0 && errno == ENOENT && create && !(last && create == S_IFLNK)) {
             int made;
             if (!last || create == S_IFDIR) {
                 made = mkdirat(current, name, 0755);
@@ -77,7 +78,8 @@ static int open_beneath(int root, const char *path, mode_t create) {
         /* O_PATH|O_NOFOLLOW opens a symlink itself rather than failing: look at what we got. */
         struct stat info;
         if (fstat(next, &info) < 0) error = errno;
-        else if (S_ISLNK(info.st_mode)) error = ELOOP;
+        else if (S_ISLNK(info.st_mode)) error = last && create == S_IFLNK ? 0 : ELOOP;
+        else if (last && create == S_IFLNK) error = EEXIST;
         else if (!last && !S_ISDIR(info.st_mode)) error = ENOTDIR;
         else error = 0;
         if (error) {
@@ -104,15 +106,19 @@ static int mount_on(int target, const char *type, unsigned long flags, const cha
 /* Attaches a copy of the tree at `source` (a path, or "" with `source_fd`) on the O_PATH descriptor
  * `target`, with mount attributes `attributes` set. open_tree/mount_setattr/move_mount work on
  * descriptors and on the detached copy, so nothing is resolved twice and locked flags of host
- * mounts stay as they are (only added to). */
-static int bind_on(int source_fd, const char *source, int target, uint64_t attributes, int recursive) {
-    unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0) | (*source ? 0 : AT_EMPTY_PATH);
+ * mounts stay as they are (only added to). `how` is BIND_RECURSIVE, BIND_SYMLINK (the
+ * symlink at `source` itself) or 0. */
+enum { BIND_RECURSIVE = 1, BIND_SYMLINK = 2 };
+
+static int bind_on(int source_fd, const char *source, int target, uint64_t attributes, int how) {
+    unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (how == BIND_RECURSIVE ? AT_RECURSIVE : 0)
+                   | (how == BIND_SYMLINK ? AT_SYMLINK_NOFOLLOW : 0) | (*source ? 0 : AT_EMPTY_PATH);
     int tree = (int)syscall(SYS_open_tree, source_fd, source, flags);
     if (tree < 0) return -1;
     int result = 0;
     if (attributes) {
         struct mount_attr attr = {.attr_set = attributes};
-        result = (int)syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof attr);
+        result = (int)syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | (how == BIND_RECURSIVE ? AT_RECURSIVE : 0), &attr, sizeof attr);
     }
     if (result == 0)
         result = (int)syscall(SYS_move_mount, tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
@@ -149,8 +155,9 @@ static void write_file(const struct child_context *context, int skeleton, const 
     close(parent);
 }
 
-/* Whether bind `index` mounts a file or a directory (the idmapped copy says, when there is one). */
+/* Whether bind `index` mounts a file, a directory or a symlink (the idmapped copy says, when there is one). */
 static mode_t bind_kind(const struct child_context *context, size_t index) {
+    if (context->config->binds[index].symlink) return S_IFLNK;
     struct stat info;
     int found = context->idmapped_bind_fds ? fstat(context->idmapped_bind_fds[index], &info) == 0
                                            : stat(context->config->binds[index].source, &info) == 0;
@@ -169,7 +176,7 @@ static void build_skeleton(const struct child_context *context, int skeleton) {
         close(open_or_fail(context, skeleton, config->tmpfs[i].target, S_IFDIR, STEP_SKELETON));
     for (size_t i = 0; i < config->bind_count; i++) {
         mode_t kind = bind_kind(context, i);
-        close(open_or_fail(context, skeleton, config->binds[i].target, kind, STEP_SKELETON));
+        close(open_or_fail(context, skeleton, config->binds[i].target, kind == S_IFLNK ? S_IFREG : kind, STEP_SKELETON));
     }
     for (size_t i = 0; i < config->file_count; i++) write_file(context, skeleton, &config->files[i]);
 }
@@ -371,7 +378,7 @@ static void mount_kernel_filesystems(const struct child_context *context, int ro
     /* sysfs can only be mounted by the owner of the network namespace; a read-only bind works always. */
     int sys = open_or_fail(context, root, "sys", 0, STEP_SYS);
     uint64_t attributes = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
-    if (bind_on(AT_FDCWD, "/sys", sys, attributes, 1) < 0) child_fail(context, STEP_SYS, "/sys", errno);
+    if (bind_on(AT_FDCWD, "/sys", sys, attributes, BIND_RECURSIVE) < 0) child_fail(context, STEP_SYS, "/sys", errno);
     close(sys);
     mount_dev(context, root);
 }
@@ -392,7 +399,7 @@ static void mount_configured(const struct child_context *context, int root) {
         /* An idmapped copy came with its attributes: devenv set them, the child could not. */
         int result = context->idmapped_bind_fds
             ? (int)syscall(SYS_move_mount, context->idmapped_bind_fds[i], "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
-            : bind_on(AT_FDCWD, bind->source, target, attributes, 1);
+            : bind_on(AT_FDCWD, bind->source, target, attributes, bind->symlink ? BIND_SYMLINK : BIND_RECURSIVE);
         if (result < 0) child_fail(context, STEP_BIND, bind->source, errno);
         close(target);
     }
@@ -411,7 +418,7 @@ static void mount_configured(const struct child_context *context, int root) {
     for (size_t i = 0; i < config->readonly_count; i++) {
         int target = open_beneath(root, config->readonly[i], 0);
         if (target < 0 && errno == ENOENT) continue;
-        if (target < 0 || bind_on(target, "", target, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, 1) < 0)
+        if (target < 0 || bind_on(target, "", target, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, BIND_RECURSIVE) < 0)
             child_fail(context, STEP_READONLY, config->readonly[i], errno);
         close(target);
     }

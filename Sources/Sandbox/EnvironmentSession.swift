@@ -37,7 +37,7 @@ public struct EnvironmentSession: Sendable {
     public var hostname: String?
     /// Where the project appears inside (`[shell] workdir`); nil: at its own host path.
     public var projectMountPoint: String?
-    /// Bound over themselves inside the project's bind, in this order (`ProtectedPath`).
+    /// Bound over themselves inside the project's bind (`RepositoryProtection`).
     public var protectedPaths: [ProtectedPath] = []
     public var network: SandboxSpec.Network = .host
     public var seccomp: SeccompProfile? = .default
@@ -84,7 +84,10 @@ public struct EnvironmentSession: Sendable {
             layersDirectory: layersDirectory, layers: layers, identity: identity)
         spec.writableRoot = asRoot
         spec.binds = [SandboxSpec.Bind(source: projectDirectory, target: mountPoint)]
-            + protectedPaths.map { SandboxSpec.Bind(source: projectDirectory + "/" + $0.path, target: mountPoint + "/" + $0.path, readOnly: $0.readOnly) }
+            + protectedPaths.map {
+                SandboxSpec.Bind(source: projectDirectory + "/" + $0.path, target: mountPoint + "/" + $0.path, readOnly: $0.readOnly,
+                                 symlink: $0.symlink)
+            }
         // With --root, /root is the image's, in the throwaway layer. A project that is the home
         // directory itself stays visible rather than hidden under the per-project home.
         if !asRoot, insideHome != mountPoint {

@@ -81,7 +81,8 @@ public enum Sandbox {
         config.upper_dir = spec.upperDirectory.map(arena.string)
         config.work_dir = spec.workDirectory.map(arena.string)
         let binds = spec.orderedBinds.map {
-            csandbox_bind(source: arena.string($0.source), target: arena.string($0.target), readonly: $0.readOnly ? 1 : 0)
+            csandbox_bind(source: arena.string($0.source), target: arena.string($0.target), readonly: $0.readOnly ? 1 : 0,
+                          symlink: $0.symlink ? 1 : 0)
         }
         config.binds = UnsafePointer(arena.array(binds))
         config.bind_count = binds.count

@@ -6,11 +6,14 @@ public struct SandboxSpec: Sendable, Equatable {
         public var source: String
         public var target: String
         public var readOnly: Bool
+        /// The symlink at `source` itself over the symlink at `target` (a `ProtectedPath` placeholder).
+        public var symlink: Bool
 
-        public init(source: String, target: String, readOnly: Bool = false) {
+        public init(source: String, target: String, readOnly: Bool = false, symlink: Bool = false) {
             self.source = source
             self.target = target
             self.readOnly = readOnly
+            self.symlink = symlink
         }
     }
 

@@ -122,4 +122,91 @@ import Testing
         #expect(read(".devenv/devenv.toml") == "name = \"mine\"\n# note\n")
         #expect(result.stderr.hasPrefix("devenv: full start: "), "--unprotected is never a recorded start: \(result.output)")
     }
+
+    func git(_ arguments: String...) throws {
+        let result = try Shell.run("git", ["-C", project.path] + arguments)
+        try #require(result.status == 0, "git \(arguments): \(result.output)")
+    }
+
+    /// `.git/commondir` would send the host's git to a directory the sandbox made, with its own
+    /// config and hooks: devenv makes it first as "./" (the git directory itself), read-only inside.
+    @Test func aCommondirCannotBePlantedAndGitStillWorks() throws {
+        let result = try run("""
+            mkdir -p evil/hooks && printf '[core]\\n\\tfsmonitor = ./evil.sh\\n' > evil/config
+            (echo ../evil > .git/commondir) 2>/dev/null && echo planted
+            rm -f .git/commondir 2>/dev/null && echo removed
+            mv .git/commondir .git/x 2>/dev/null && echo moved
+            true
+            """)
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.stdout == "", "\(result.output)")
+        #expect(read(".git/commondir") == "./\n")
+        try git("-c", "user.email=a@b", "-c", "user.name=a", "commit", "-q", "--allow-empty", "-m", "after")
+        let status = try Shell.run("git", ["-C", project.path, "status", "--porcelain"])
+        #expect(status.status == 0 && status.output.contains("?? evil/"), "\(status.output)")
+    }
+
+    /// What the configuration names inside the worktree runs on the host too: a husky-style
+    /// hooksPath, an alias's script, an included file and the filter it names. All read-only
+    /// inside, on full and fast starts; a host edit of the config decides again.
+    @Test func whatTheConfigurationNamesCannotBeChangedFromInside() throws {
+        try git("config", "core.hooksPath", ".husky/_")
+        try git("config", "alias.lint", "!tools/lint.sh --fix")
+        try git("config", "include.path", "../team.gitconfig")
+        try "[filter \"x\"]\n\tprocess = ./filters/x.py\n".write(toFile: project.path + "/team.gitconfig", atomically: true, encoding: .utf8)
+        for file in ["tools/lint.sh", "filters/x.py", "scripts/other.sh"] {
+            try FileManager.default.createDirectory(atPath: project.path + "/" + (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try "#!/bin/sh\n".write(toFile: project.path + "/" + file, atomically: true, encoding: .utf8)
+        }
+        let attack = """
+            for f in .husky/_/pre-commit tools/lint.sh team.gitconfig filters/x.py scripts/other.sh; do
+                (echo evil >> "$f") 2>/dev/null && echo "wrote $f"
+            done
+            mv tools/lint.sh tools/old 2>/dev/null && echo "moved tools/lint.sh"
+            true
+            """
+        // The first start may not leave a record (inputs written this instant); the third is fast.
+        var starts: [String] = []
+        for _ in 0..<3 {
+            let result = try run(attack)
+            starts.append(result.stderr)
+            #expect(result.stdout == "wrote scripts/other.sh\n", "\(result.output)")
+        }
+        #expect(starts.last?.hasPrefix("devenv: fast start from ") == true, "\(starts)")
+        #expect(!exists(".husky/_/pre-commit") && read("tools/lint.sh") == "#!/bin/sh\n" && read("filters/x.py") == "#!/bin/sh\n")
+        // The host points the alias elsewhere: the record's content check sends it to a full start.
+        try git("config", "alias.lint", "!scripts/other.sh")
+        let result = try run(attack)
+        #expect(result.stderr.hasPrefix("devenv: full start: "), "\(result.output)")
+        #expect(result.stdout == "wrote tools/lint.sh\nmoved tools/lint.sh\n", "\(result.output)")
+    }
+
+    /// A submodule's `.git` file, rewritten, would send the host's `git status` (which recurses
+    /// into submodules) to a git directory the sandbox made.
+    @Test func aSubmodulesGitFileCannotBeRewritten() throws {
+        let upstream = try TempDir("protected-upstream")
+        let made = try Shell.run("sh", ["-c", "git init -q \(upstream.path) && git -C \(upstream.path) -c user.email=a@b -c user.name=a commit -q --allow-empty -m x"])
+        try #require(made.status == 0, "\(made.output)")
+        try git("-c", "protocol.file.allow=always", "submodule", "add", "-q", upstream.path, "libs/up")
+        let pointer = read("libs/up/.git")
+        let result = try run("(echo 'gitdir: ../../evil' > libs/up/.git) 2>/dev/null && echo rewrote; echo ok > libs/up/file && echo wrote")
+        #expect(result.stdout == "wrote\n", "\(result.output)")
+        #expect(read("libs/up/.git") == pointer)
+    }
+
+    /// A symlink the configuration runs through is bound itself: it cannot be pointed elsewhere.
+    @Test func aSymlinkOnTheWayIsBoundItself() throws {
+        try FileManager.default.createDirectory(atPath: project.path + "/real", withIntermediateDirectories: true)
+        try "#!/bin/sh\n".write(toFile: project.path + "/real/hook.sh", atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: project.path + "/tools", withDestinationPath: "real")
+        try git("config", "alias.h", "!tools/hook.sh")
+        let result = try run("""
+            mkdir -p evil && ln -sfn evil tools 2>/dev/null; [ "$(readlink tools)" = real ] || echo repointed
+            rm tools 2>/dev/null && echo removed
+            (echo evil >> tools/hook.sh) 2>/dev/null && echo wrote
+            true
+            """)
+        #expect(result.status == 0 && result.stdout == "", "\(result.output)")
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: project.path + "/tools")) == "real")
+    }
 }

@@ -24,6 +24,9 @@ struct csandbox_bind {
     const char *source;
     const char *target;
     int readonly;
+    /* The symlink at `source` itself, mounted over the symlink at `target`: a placeholder that
+     * cannot be removed or replaced from inside (see ProtectedPath). */
+    int symlink;
 };
 
 /* A tmpfs at `target` inside (nosuid, nodev); `options` is tmpfs' data, e.g. "mode=1777". */

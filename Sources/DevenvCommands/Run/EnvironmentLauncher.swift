@@ -71,7 +71,15 @@ struct EnvironmentLauncher {
         session.asRoot = options.asRoot
         session.command = command
         session.network = options.networkMode ?? manifest.flatMap { SandboxSpec.Network(rawValue: $0.network.rawValue) } ?? .host
-        if !options.unprotected { session.protectedPaths = ProtectedPath.inRepository(project.directory) }
+        var protection: RepositoryProtection?
+        if !options.unprotected {
+            do {
+                protection = try RepositoryProtection.of(project.directory)
+            } catch {
+                throw DevenvError.user(error.message)
+            }
+            session.protectedPaths = protection?.paths ?? []
+        }
         var notes: [String] = []
         if let manifest {
             session.shell = manifest.shell.command
@@ -106,7 +114,7 @@ struct EnvironmentLauncher {
                        .content(ProjectTrust.approvalPath(project: project, store: store))])
                 + layers.map { .identity(store.layers + "/" + $0) }
                 + mounts.map { .identity($0.source) }
-                + ProtectedPath.watched.map { .identity(project.directory + "/" + $0) }
+                + (protection?.checks ?? [])
                 + [.directory(home), .directory(store.layers + "/" + SandboxSpec.scratchName)]
                 + ["/etc/passwd", "/etc/group", "/etc/subuid", "/etc/subgid", "/etc/resolv.conf", "/etc/hosts",
                    IDMapping.helper("newuidmap"), IDMapping.helper("newgidmap")].map { .content($0) }
