@@ -101,6 +101,33 @@ import Glibc
         #expect(linked.status == 1 && linked.stderr.contains("\(store)/tmp is not a directory"), "\(linked.output)")
     }
 
+    /// A directory above the store that another user can write to (or owns) lets them rename the
+    /// store away and put theirs in its place: refused, naming that directory, with nothing made.
+    /// A sticky one (as /tmp, where every test store lives) is fine.
+    @Test(arguments: [StoreUser.root, StoreUser.withSubordinateIDs])
+    func aStoreInsideADirectoryOthersCanRenameInIsRefused(caller: StoreUser) throws {
+        let temp = try TempDir("private")
+        let shared = temp.path + "/shared"
+        try FileManager.default.createDirectory(atPath: shared + "/mine", withIntermediateDirectories: true)
+        #expect(chmod(shared, 0o777) == 0)
+        let store = try caller.makeStore("shared/mine/store", in: temp)
+        let before = try TreeSnapshot(temp.path)
+        let pull = try caller.devenv(["pull", try Self.layered], store: store)
+        #expect(pull.status == 1, "\(pull.output)")
+        #expect(pull.stderr.contains("the store \(store) is inside \(shared), which is writable by every user (mode 777)"), "\(pull.stderr)")
+        #expect(pull.stderr.contains("chmod go-w \(shared)"), "\(pull.stderr)")
+        #expect(try TreeSnapshot(temp.path) == before, "the refused store changed")
+
+        #expect(chmod(shared, 0o755) == 0)
+        #expect(try Shell.run("chown", ["\(Self.other.name):\(Self.other.name)", shared]).status == 0)
+        let theirs = try caller.devenv(["images"], store: store)
+        #expect(theirs.status == 1 && theirs.stderr.contains("is inside \(shared), which belongs to devenv-nosub"), "\(theirs.output)")
+
+        #expect(chown(shared, 0, 0) == 0 && chmod(shared, 0o1777) == 0)
+        let sticky = try caller.devenv(["images"], store: store)
+        #expect(sticky.status == 0, "a sticky directory above the store is fine: \(sticky.output)")
+    }
+
     /// The launcher runs a recorded sandbox without devenv-core: it too must not trust a store
     /// others can write to, where the record's layers could have been swapped.
     @Test func noFastStartFromAStoreOthersCanWrite() throws {
@@ -136,7 +163,7 @@ import Glibc
             #expect(Self.mode(store + directory) == 0o700, "store\(directory) was left open")
         }
         let fresh = temp.path + "/made-by-devenv"
-        #expect(chmod(temp.path, 0o777) == 0)
+        #expect(try Shell.run("chown", ["\(caller.name):\(caller.name)", temp.path]).status == 0)
         let first = try caller.devenv(["images"], store: fresh)
         #expect(first.status == 0, "\(first.output)")
         #expect(Self.mode(fresh) == 0o700)

@@ -18,6 +18,7 @@ extension StoreLocation {
     /// Checks the store before writing anything, then creates what is missing and takes group and
     /// other permissions off what is there.
     func makePrivate() throws {
+        try Self.checkParents(of: root)
         var rootInfo = stat()
         let rootExists = stat(root, &rootInfo) == 0
         guard rootExists || errno == ENOENT else {
@@ -53,6 +54,51 @@ extension StoreLocation {
         } catch let error as StorageError {
             throw DevenvError.user("cannot create the store at \(root): \(error); choose another place with --store or DEVENV_HOME")
         }
+    }
+
+    /// Whoever can rename an entry of a directory above the store can swap the store itself (or a
+    /// directory on the way) for one of theirs. So every existing directory above it, as written
+    /// and with symlinks resolved, must belong to root or the caller and be writable by nobody
+    /// else, unless it is sticky (as /tmp), where others cannot rename what is not theirs.
+    static func checkParents(of root: String) throws {
+        var chains = [ancestors(of: root)]
+        if let resolved = realpath((root as NSString).deletingLastPathComponent, nil) {
+            chains.append(ancestors(of: String(cString: resolved) + "/store"))
+            free(resolved)
+        }
+        var checked: Set<String> = []
+        for directory in chains.joined() where checked.insert(directory).inserted {
+            var info = stat()
+            guard stat(directory, &info) == 0 else { continue }
+            let mode = "mode " + String(info.st_mode & 0o7777, radix: 8)
+            if info.st_uid != 0, info.st_uid != geteuid() {
+                throw DevenvError.user("""
+                    the store \(root) is inside \(directory), which belongs to \(userName(info.st_uid)) (\(mode)): \
+                    they could swap the store for one of theirs, and devenv would run what it holds
+                      fix: choose a place inside directories of your own with --store or DEVENV_HOME (the default is)
+                    """)
+            }
+            if info.st_mode & 0o022 != 0, info.st_mode & S_ISVTX == 0 {
+                throw DevenvError.user("""
+                    the store \(root) is inside \(directory), which is writable by \
+                    \(info.st_mode & 0o002 != 0 ? "every user" : "its group") (\(mode)): another user could swap the store for one \
+                    of theirs, and devenv would run what it holds
+                      fix: chmod go-w \(directory) (or +t, as /tmp), or choose another place with --store or DEVENV_HOME
+                    """)
+            }
+        }
+    }
+
+    /// The directories above `path` (absolute), nearest first.
+    private static func ancestors(of path: String) -> [String] {
+        var result: [String] = []
+        var current = (path as NSString).deletingLastPathComponent
+        while true {
+            result.append(current)
+            if current == "/" || current.isEmpty { break }
+            current = (current as NSString).deletingLastPathComponent
+        }
+        return result
     }
 
     private static func checkOwnership(_ path: String, _ info: stat, what: String) throws {
