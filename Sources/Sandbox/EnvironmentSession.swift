@@ -39,6 +39,11 @@ public struct EnvironmentSession: Sendable {
     public var projectMountPoint: String?
     /// Bound over themselves inside the project's bind (`RepositoryProtection`).
     public var protectedPaths: [ProtectedPath] = []
+    /// The user's git configuration, bound read-only where git inside looks for it.
+    public var gitConfiguration: HostGitConfiguration?
+    /// The host's ssh agent socket, bound at `sshAgentPath` inside ($SSH_AUTH_SOCK there).
+    public var sshAgentSocket: String?
+    static let sshAgentPath = "/run/devenv/ssh-agent"
     public var network: SandboxSpec.Network = .host
     public var seccomp: SeccompProfile? = .default
     /// The host's /etc/resolv.conf and /etc/hosts: with the host's network or a private one, names resolve as on the host.
@@ -50,6 +55,7 @@ public struct EnvironmentSession: Sendable {
     static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
     static let bashrc = "/etc/devenv/bashrc"
     static let shrc = "/etc/devenv/shrc"
+    static let gitSystemConfigurationPath = "/etc/devenv/gitconfig"
 
     public init(name: String, layersDirectory: String, layers: [String], imageEnvironment: [String],
                 callerEnvironment: [String: String], projectDirectory: String, workingDirectory: String,
@@ -93,6 +99,10 @@ public struct EnvironmentSession: Sendable {
         if !asRoot, insideHome != mountPoint {
             spec.binds.append(SandboxSpec.Bind(source: homeDirectory, target: insideHome))
         }
+        if let sshAgentSocket { spec.binds.append(SandboxSpec.Bind(source: sshAgentSocket, target: Self.sshAgentPath)) }
+        for file in gitConfiguration?.files ?? [] {
+            spec.binds.append(SandboxSpec.Bind(source: file.source, target: file.inHome.map { insideHome + "/" + $0 } ?? file.source, readOnly: true))
+        }
         spec.tmpfs = [
             SandboxSpec.Tmpfs(target: "/tmp", options: "mode=1777"),
             SandboxSpec.Tmpfs(target: "/var/tmp", options: "mode=1777"),
@@ -128,6 +138,8 @@ public struct EnvironmentSession: Sendable {
         set("DEVENV_NAME", name)
         // POSIX shells read $ENV when interactive: sh gets the prompt from there.
         set("ENV", Self.shrc)
+        set("GIT_CONFIG_SYSTEM", Self.gitSystemConfigurationPath)
+        if sshAgentSocket != nil { set("SSH_AUTH_SOCK", Self.sshAgentPath) }
         return values.map { "\($0.0)=\($0.1)" }
     }
 
@@ -147,6 +159,9 @@ public struct EnvironmentSession: Sendable {
                 # Written by devenv for each session: the user's ~/.bashrc, then the environment's name in the prompt.
                 [ -f ~/.bashrc ] && . ~/.bashrc
                 PS1="(${DEVENV_NAME}) ${PS1:-\\u@\\h:\\w\\$ }"
+                # History stays with the project's home, written as each command runs: two shells keep both.
+                shopt -s histappend
+                PROMPT_COMMAND="history -a${PROMPT_COMMAND:+; $PROMPT_COMMAND}"
 
                 """),
             SandboxSpec.File(path: Self.shrc, contents: """
@@ -154,6 +169,7 @@ public struct EnvironmentSession: Sendable {
                 PS1="(${DEVENV_NAME}) \\$ "
 
                 """),
+            SandboxSpec.File(path: Self.gitSystemConfigurationPath, contents: Self.gitSystemConfiguration(repository: projectMountPoint ?? projectDirectory)),
         ]
         switch network {
         case .host: if let hostResolvConf { files.append(SandboxSpec.File(path: "/etc/resolv.conf", contents: hostResolvConf)) }
@@ -164,6 +180,29 @@ public struct EnvironmentSession: Sendable {
     }
 
     var insideHostname: String { hostname ?? Self.hostname(for: name) }
+
+    /// Git's system configuration inside ($GIT_CONFIG_SYSTEM): the image's own, and the repository
+    /// as a safe directory, since inside it may belong to another id than the one running git
+    /// (devenv run as root in a user's repository).
+    static func gitSystemConfiguration(repository: String) -> String {
+        var quoted = ""
+        for character in repository {
+            switch character {
+            case "\\": quoted += "\\\\"
+            case "\"": quoted += "\\\""
+            case "\n": quoted += "\\n"
+            default: quoted.append(character)
+            }
+        }
+        return """
+            # Written by devenv for each session: the image's system configuration, and the repository as a safe directory.
+            [include]
+            \tpath = /etc/gitconfig
+            [safe]
+            \tdirectory = "\(quoted)"
+
+            """
+    }
 
     /// /etc/hosts: the host's entries (or just localhost's), and the sandbox's own name.
     static func hosts(from hostHosts: String?, hostname: String) -> String {

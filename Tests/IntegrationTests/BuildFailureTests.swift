@@ -74,11 +74,11 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: project.lockPath))
     }
 
-    @Test func aStaleLockIsRefusedByRunWithWhatChanged() throws {
+    @Test func aStaleLockIsRefusedByRunLockedWithWhatChanged() throws {
         let project = try BuildProject(try manifest(), store: try BuildScope.current())
         try #require(try project.devenv("lock", ["-q"]).status == 0)
         try project.write(try manifest(apt: ["jq", "less"]))
-        try expectRefusal(project, "run", ["--", "true"], saying: "[packages] apt adds \"less\"")
+        try expectRefusal(project, "run", ["--locked", "--", "true"], saying: "[packages] apt adds \"less\"")
         let status = try project.status()
         #expect((status["lock"] as? [String: Any])?["state"] as? String == "stale")
         #expect(status["ready"] as? Bool == false)

@@ -55,24 +55,27 @@ import Testing
         #expect(noop.stderr.contains("up to date"), "\(noop.stderr)")
         #expect(try project.status()["ready"] as? Bool == true)
 
-        // One pip pin changes: the lock is stale until `devenv lock`, which resolves only pip…
+        // One pip pin changes: the lock is stale. `--locked` (CI) refuses with the difference…
         let keysBefore = try project.layerKeys()
         try project.write(try BuildProject.standardManifest(six: "1.15.0"))
         let check = try project.devenv("lock", ["--check"])
         #expect(check.status == 1)
         #expect(check.stderr.contains("six==1.16.0") && check.stderr.contains("six==1.15.0"), "\(check.stderr)")
-        let stale = try project.devenv("build")
-        #expect(stale.status == 1)
-        #expect(stale.stderr.contains("devenv lock"), "\(stale.stderr)")
+        let refused = try project.devenv("build", ["--locked"])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("is out of date with") && refused.stderr.contains("(--locked)")
+                && refused.stderr.contains("six==1.15.0") && refused.stderr.contains("fix: run `devenv lock`"), "\(refused.stderr)")
         #expect(try project.lockText() == first, "a refused build leaves the lock alone")
-        let relocked = try project.devenv("lock")
-        #expect(relocked.status == 0, "\(relocked.output)")
-        #expect(!relocked.stderr.contains("Resolving [packages] apt"), "\(relocked.stderr)")
-        #expect(relocked.stderr.contains("Resolving [packages] pip"), "\(relocked.stderr)")
 
-        // …and the build runs pip and what is above it, never the base or apt.
+        // …and a plain build resolves only pip, updates the lock in one line, and runs pip and
+        // what is above it, never the base or apt.
         let rebuilt = try project.devenv("build")
         #expect(rebuilt.status == 0, "\(rebuilt.output)")
+        #expect(!rebuilt.stderr.contains("Resolving [packages] apt"), "\(rebuilt.stderr)")
+        #expect(rebuilt.stderr.contains("Resolving [packages] pip"), "\(rebuilt.stderr)")
+        #expect(rebuilt.stderr.contains("Updated ") && rebuilt.stderr.contains("devenv.lock: ") && rebuilt.stderr.contains("six==1.15.0"),
+                "\(rebuilt.stderr)")
+        #expect(try project.devenv("lock", ["--check"]).status == 0)
         let rebuiltReport = layerReport(rebuilt.stderr)
         #expect(rebuiltReport["apt"] == "cached" && rebuiltReport["pip"] == "built" && rebuiltReport["setup marker"] == "built", "\(rebuilt.stderr)")
         let keysAfter = try project.layerKeys()

@@ -174,7 +174,7 @@ import Glibc
         #expect(result.status == 0 && result.stdout == "hi\n", "\(result.output)")
         let trust = try project.devenv("trust")
         #expect(trust.status == 0)
-        #expect(trust.stdout == "Nothing to approve: \(Self.physical(project.manifestPath)) asks for nothing outside the repository.\n")
+        #expect(trust.stdout.hasPrefix("Approved for \(Self.physical(project.path)) on this machine: \(Self.physical(project.manifestPath)) asks for nothing outside the repository, and your ssh agent is forwarded"), "\(trust.output)")
         let (status, json) = try Self.report(project)
         #expect(status == 0)
         #expect(json["state"] as? String == "not-needed")

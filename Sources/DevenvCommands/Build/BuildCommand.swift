@@ -11,13 +11,15 @@ struct BuildCommand: AsyncParsableCommand {
             pip requirements (a venv at /opt/devenv/venv, first on PATH), each [[setup]] step in \
             order. A layer's key covers its parent, its command and its lock entries, so changing \
             one pip pin rebuilds the pip layer and those above it, never the base or apt layers. \
-            Writes .devenv/devenv.lock first when there is none; a stale lock is an error (run \
-            `devenv lock`). `enter` and `run` build first when needed.
+            Writes .devenv/devenv.lock first when there is none, and after a manifest edit resolves \
+            what changed and updates it, saying so in one line (--locked refuses both, for CI). \
+            `enter` and `run` build first when needed.
 
             Examples:
               devenv build
               devenv build -q            errors only (a failing step shows its end)
               devenv build --no-cache    run every step again
+              devenv build --locked      in CI: exit 1 when the lock is missing or stale
             """
     )
 
@@ -25,6 +27,9 @@ struct BuildCommand: AsyncParsableCommand {
 
     @Flag(help: "Run every step again even when its layer exists.")
     var noCache = false
+
+    @Flag(help: "Exit 1 with the differences when the lock is missing or does not match the manifest, instead of updating it.")
+    var locked = false
 
     @Flag(help: "Build the layers `--root` sessions use (rootless with subordinate ids they are separate copies).")
     var root = false
@@ -38,6 +43,7 @@ struct BuildCommand: AsyncParsableCommand {
         let start = ContinuousClock.now
         var builder = EnvironmentBuilder(store: store, layout: .forInvoker(asRoot: root), output: BuildOutput(quiet: global.quiet, verbose: global.verbose))
         builder.noCache = noCache
+        builder.locked = locked
         let environment = try await builder.ensure(project: project, manifest: manifest)
         if !global.quiet {
             let elapsed = Terminal.seconds(ContinuousClock.now - start)

@@ -14,6 +14,8 @@ struct EnvironmentBuilder {
     let layout: LayerLayout
     let output: BuildOutput
     var noCache = false
+    /// Refuse a missing or stale lock instead of resolving it (`--locked`, for CI).
+    var locked = false
 
     struct Environment {
         var layers: [String]
@@ -25,8 +27,9 @@ struct EnvironmentBuilder {
         var built: Int
     }
 
-    /// The project's environment. A missing lock is resolved and written first; a stale one is
-    /// an error that says what changed and how to update it.
+    /// The project's environment. A missing lock is resolved and written first, a stale one
+    /// resolved again where the manifest changed (as cargo and uv do), in one line; with `locked`
+    /// either is an error that names the differences.
     func ensure(project: Project, manifest: Manifest) async throws -> Environment {
         let environmentDirectory = project.environmentDirectory(manifest, store: store)
         try AtomicFile.makeDirectories(environmentDirectory)
@@ -38,14 +41,21 @@ struct EnvironmentBuilder {
         let lock: Lock
         if let existing = try project.lock() {
             let differences = existing.differences(from: manifest)
-            guard differences.isEmpty else {
+            if differences.isEmpty {
+                lock = existing
+            } else if locked {
                 throw DevenvError.user("""
-                    \(project.lockPath) is out of date with \(project.manifestPath):
+                    \(project.lockPath) is out of date with \(project.manifestPath) (--locked):
                     \(differences.map { "  - " + $0 }.joined(separator: "\n"))
-                      fix: run `devenv lock` to resolve what changed (and commit the new lock)
+                      fix: run `devenv lock` to resolve what changed, and commit the new lock
                     """)
+            } else {
+                lock = try await LockResolver(store: store, layout: layout, output: output).resolve(manifest, previous: existing, update: false)
+                try LockCommand.write(lock, project: project)
+                output.heading("Updated \(project.lockPath): \(differences.joined(separator: "; "))")
             }
-            lock = existing
+        } else if locked {
+            throw DevenvError.user("\(project.lockPath) does not exist (--locked)\n  fix: run `devenv lock` and commit the file")
         } else {
             output.heading("No \(Lock.fileName) yet: resolving \(project.manifestPath)")
             lock = try await LockResolver(store: store, layout: layout, output: output).resolve(manifest, previous: nil, update: false)

@@ -28,6 +28,7 @@ struct EnvironmentLauncher {
         let imageEnvironment: [String]
         var pathPrefix: [String] = []
         var mounts: [SandboxSpec.Bind] = []
+        var approved = false
         let store: StoreLocation
         if let imageName = options.image {
             let ref = try Reference(parsing: imageName)
@@ -42,9 +43,13 @@ struct EnvironmentLauncher {
             store = try global.store()
             // Before anything is built or mounted; the store is read only after its owner is checked,
             // so no other user can plant an approval.
-            try ProjectTrust(project: project, manifest: loaded, store: store).requireApproval(global)
+            let trust = try ProjectTrust(project: project, manifest: loaded, store: store)
+            try trust.requireApproval(global)
+            approved = trust.isApproved
             let output = BuildOutput(quiet: global.quiet, verbose: global.verbose)
-            let environment = try await EnvironmentBuilder(store: store, layout: layout, output: output).ensure(project: project, manifest: loaded)
+            var builder = EnvironmentBuilder(store: store, layout: layout, output: output)
+            builder.locked = options.locked
+            let environment = try await builder.ensure(project: project, manifest: loaded)
             layers = environment.layers
             imageEnvironment = environment.environment
             pathPrefix = environment.pathPrefix
@@ -80,6 +85,14 @@ struct EnvironmentLauncher {
             }
             session.protectedPaths = protection?.paths ?? []
         }
+        // Git's own rule: the configuration is found from $HOME.
+        let gitConfiguration = HostGitConfiguration.of(home: ProcessInfo.processInfo.environment["HOME"] ?? user.home,
+                                                       environment: ProcessInfo.processInfo.environment)
+        session.gitConfiguration = gitConfiguration
+        let agent = Self.hostSSHAgent()
+        // Root's sandboxes are ids the agent refuses (it takes only its own uid and root).
+        if approved, !identity.shiftsHostIDs { session.sshAgentSocket = agent }
+        if agent != nil, manifest != nil, !approved, !global.quiet { noteSSHAgentOnce(environmentDirectory, project: project) }
         var notes: [String] = []
         if let manifest {
             session.shell = manifest.shell.command
@@ -106,7 +119,7 @@ struct EnvironmentLauncher {
                                       projectDirectory: project.directory, mountPoint: session.projectMountPoint ?? project.directory,
                                       notAfter: started)
             inputs.notes = notes
-            inputs.variables = ["PATH"] + EnvironmentSession.passedThrough
+            inputs.variables = ["PATH", "SSH_AUTH_SOCK"] + EnvironmentSession.passedThrough + HostGitConfiguration.variables
             inputs.checks = [.content(corePath)]
                 + (manifest == nil ? [.content(store.oci + "/index.json")]
                     : [.content(project.manifestPath), .content(project.lockPath),
@@ -115,6 +128,9 @@ struct EnvironmentLauncher {
                 + layers.map { .identity(store.layers + "/" + $0) }
                 + mounts.map { .identity($0.source) }
                 + (protection?.checks ?? [])
+                + gitConfiguration.looked.map { .content($0) }
+                + (session.sshAgentSocket.map { [.identity($0)] } ?? [])
+                + (agent != nil && manifest != nil && !approved && !global.quiet ? [.content(environmentDirectory + "/" + Self.agentNote)] : [])
                 + [.directory(home), .directory(store.layers + "/" + SandboxSpec.scratchName)]
                 + ["/etc/passwd", "/etc/group", "/etc/subuid", "/etc/subgid", "/etc/resolv.conf", "/etc/hosts",
                    IDMapping.helper("newuidmap"), IDMapping.helper("newgidmap")].map { .content($0) }
@@ -147,6 +163,26 @@ struct EnvironmentLauncher {
 
     /// The marker in `envs/` that the single-id note was shown.
     static let singleIDNote = ".single-id-mapping-noted"
+    static let agentNote = ".ssh-agent-noted"
+
+    /// The caller's ssh agent: $SSH_AUTH_SOCK when it is a socket of theirs.
+    static func hostSSHAgent() -> String? {
+        guard let path = ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"], path.hasPrefix("/") else { return nil }
+        var info = stat()
+        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFSOCK, info.st_uid == geteuid() else { return nil }
+        return path
+    }
+
+    /// In a project not approved with `devenv trust`, say once why the ssh agent is not inside.
+    private func noteSSHAgentOnce(_ environmentDirectory: String, project: Project) {
+        let marker = environmentDirectory + "/" + Self.agentNote
+        guard !FileManager.default.fileExists(atPath: marker) else { return }
+        Terminal.note("""
+            devenv: note: your ssh agent stays outside until you approve this project on this machine \
+            (code inside could use your keys): devenv trust
+            """)
+        _ = FileManager.default.createFile(atPath: marker, contents: nil)
+    }
 
     /// On a machine without /etc/subuid ranges for the user, say once per store what that means.
     private func noteSingleIDMappingOnce(_ store: StoreLocation, user: HostUser) {

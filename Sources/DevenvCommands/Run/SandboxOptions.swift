@@ -15,6 +15,9 @@ struct SandboxOptions: ParsableArguments {
     @Flag(help: ArgumentHelp("Leave .git/hooks, .git/config, .git/modules and .devenv/ writable inside (hook installers, `git config`, editing the manifest in the shell). Code in the sandbox can then plant hooks or commands the host's git runs."))
     var unprotected = false
 
+    @Flag(help: "Exit 1 with the differences when the lock is missing or does not match the manifest, instead of updating it (CI).")
+    var locked = false
+
     func validate() throws {
         if let network, SandboxSpec.Network(rawValue: network) == nil {
             throw ValidationError("--network must be one of: \(SandboxSpec.Network.allCases.map(\.rawValue).joined(separator: ", "))")

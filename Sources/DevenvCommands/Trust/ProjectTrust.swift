@@ -43,6 +43,10 @@ struct ProjectTrust {
         return approval.digest == digest ? .approved : .changed
     }
 
+    /// The user approved exactly the current requests (possibly none) with `devenv trust`: what
+    /// devenv offers from the host beyond the manifest (the ssh agent) is then the project's too.
+    var isApproved: Bool { approval?.digest == digest }
+
     /// True when the request was not among those approved before (all are, without an approval).
     func isNew(_ request: TrustRequest) -> Bool {
         !(approval?.requests.contains(request.canonical) ?? false)

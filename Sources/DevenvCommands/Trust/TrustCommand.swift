@@ -15,6 +15,9 @@ struct TrustCommand: ParsableCommand {
             path, another mode) needs a new approval; other edits (packages, [env], moving lines) \
             do not. Read the manifest before you approve a repository someone else wrote.
 
+            An approved project (even one that asks for nothing) also gets your ssh agent \
+            ($SSH_AUTH_SOCK) in run and enter: code inside can then use your keys while it runs.
+
             Examples:
               devenv trust                 approve what .devenv/devenv.toml asks for
               devenv trust --revoke        take the approval back
@@ -87,12 +90,16 @@ struct TrustCommand: ParsableCommand {
     }
 
     private func approve(_ trust: ProjectTrust, store: StoreLocation) throws {
-        guard trust.state != .notNeeded else {
-            if !global.quiet { Terminal.out("Nothing to approve: \(trust.project.manifestPath) asks for nothing outside the repository.") }
-            return
-        }
         try trust.approve(store: store)
         guard !global.quiet else { return }
+        guard trust.state != .notNeeded else {
+            Terminal.out("""
+                Approved for \(trust.project.directory) on this machine: \(trust.project.manifestPath) asks for nothing outside \
+                the repository, and your ssh agent is forwarded into its run and enter. \
+                `\(trust.approveCommand(global)) --revoke` takes it back.
+                """)
+            return
+        }
         Terminal.out("Approved for \(trust.project.directory) on this machine:")
         trust.lines(changes: false).forEach(Terminal.out)
         Terminal.out("A manifest that asks for more or other than this asks again; `\(trust.approveCommand(global)) --revoke` takes it back.")
