@@ -12,7 +12,7 @@ struct SandboxOptions: ParsableArguments {
     @Option(help: ArgumentHelp("host: the host's network; none: a network of its own with only loopback; private: a network of its own with outbound access, the host's loopback unreachable (default: the manifest's [network] mode, else host).", valueName: "mode"))
     var network: String?
 
-    @Flag(help: ArgumentHelp("Leave .git/hooks, .git/config, .git/modules and .devenv/ writable inside (hook installers, `git config`, editing the manifest in the shell). Code in the sandbox can then plant hooks or commands the host's git runs."))
+    @Flag(help: ArgumentHelp("Leave what the host's git runs (.git/hooks, .git/config, the hooks directory and scripts it names, submodules' .git) and .devenv/ writable inside (hook installers, `git config`, editing the manifest in the shell). Code in the sandbox can then plant hooks or commands the host's git runs."))
     var unprotected = false
 
     @Flag(help: "Exit 1 with the differences when the lock is missing or does not match the manifest, instead of updating it (CI).")
