@@ -6,10 +6,11 @@ import Glibc
 #endif
 
 /// A project's shell works with the user's git and ssh as on the host: their git configuration
-/// (identity, aliases, included files) read-only inside, the repository never "dubious", and
-/// their ssh agent in projects they approved. Run as root and as both unprivileged users; git
-/// inside is the host's, mounted by the manifest (the fixture image has none).
-@Suite(.buildScope, .serialized) struct HostGitAndAgentTests {
+/// (identity, aliases, included files) read-only inside, the repository never "dubious", their
+/// ssh agent in projects they approved, and bash's history kept with the project. Run as root and
+/// as both unprivileged users; git inside is the host's, mounted by the manifest (the fixture
+/// image has none).
+@Suite(.buildScope, .serialized) struct EverydayShellTests {
     let home: TempDir
 
     init() throws {
@@ -120,5 +121,17 @@ import Glibc
                                         environment: ["SSH_AUTH_SOCK": socket])
         #expect(notApproved.status == 0 && notApproved.stdout == "no agent\n", "\(notApproved.output)")
         #expect(notApproved.stderr.contains("devenv: note: your ssh agent stays outside until you approve this project"), "\(notApproved.output)")
+    }
+
+    /// bash's history is in the project's home, written as each command runs (so a shell that is
+    /// killed, or two at once, lose nothing), and there at the next start.
+    @Test func bashHistoryStaysWithTheProject() throws {
+        let project = try project()
+        let shell = try Shell.run(try TestEnvironment.binary(), ["run", "-C", project.path, "--store", project.store, "-q", "--",
+                                                                 "bash", "--rcfile", "/etc/devenv/bashrc", "-i"],
+                                  stdin: "echo remembered-\(project.path.count)\nkill -9 $$\n")
+        #expect(shell.stdout.contains("remembered-"), "\(shell.output)")
+        let history = try run(project, "cat ~/.bash_history")
+        #expect(history.stdout == "echo remembered-\(project.path.count)\n", "\(history.output)")
     }
 }
