@@ -27,7 +27,8 @@ struct GitConfigFile {
 
     init(_ text: String) throws(SyntaxError) {
         entries = []
-        var parser = Parser(Array(text.unicodeScalars))
+        // Git skips a UTF-8 byte order mark (editors on other systems write one).
+        var parser = Parser(Array(text.unicodeScalars.drop(while: { $0 == "\u{FEFF}" })))
         var section: String?
         while true {
             parser.skip { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }

@@ -26,6 +26,10 @@ struct GitConfigFileTests {
         ])
     }
 
+    @Test func aByteOrderMarkAndWindowsLineEndingsAreReadAsGitReadsThem() throws {
+        #expect(try entries("\u{FEFF}[core]\r\n\tbare\r\n\teditor = vim\r\n") == ["2 core.bare=<true>", "3 core.editor=vim"])
+    }
+
     /// A file git cannot read either: the line is named rather than keys being skipped silently.
     @Test(arguments: [
         ("key = value\n", 1), ("[core]\n1key = x\n", 2), ("[core\nx = 1\n", 1), ("[a \"b]\n", 1),
