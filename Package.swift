@@ -47,7 +47,7 @@ let package = Package(
         // Plans a manifest + lock into cached layers and runs the steps that make them.
         .target(name: "Build", dependencies: ["Manifest", "OCI", "Layers", "Sandbox", "Storage", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Git", dependencies: ["CGit2", "CLaunch"]),
-        .target(name: "Sandbox", dependencies: ["CSandbox", "CLaunch", "CSeccomp", "CLinux"]),
+        .target(name: "Sandbox", dependencies: ["CSandbox", "CLaunch", "CSeccomp", "CLinux", .product(name: "Crypto", package: "swift-crypto")]),
         // Everything between clone and execve: no Swift may run there (docs/architecture.md,
         // "Process picture").
         .target(name: "CSandbox"),

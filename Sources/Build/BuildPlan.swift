@@ -21,11 +21,13 @@ public struct BuildPlan: Sendable {
         self.baseLayers = baseLayers
         var steps: [BuildStep] = []
         var parent = baseLayers.last ?? ""
-        func add(_ kind: BuildStep.Kind, title: String, summary: String, command: [String], environment: [String], inputs: [String]) {
-            let key = CacheKey(parent: parent, step: title, inputs: command + environment + inputs).description
-            steps.append(BuildStep(kind: kind, key: key, title: title, summary: summary, command: command, environment: environment))
+        func add(_ kind: BuildStep.Kind, title: String, summary: String, command: [String], environment: [String], inputs: [String],
+                 files: [Manifest.InputFile] = []) {
+            let key = CacheKey(parent: parent, step: title, inputs: command + environment + inputs + files.map { "file \($0.path) \($0.digest)" }).description
+            steps.append(BuildStep(kind: kind, key: key, title: title, summary: summary, command: command, environment: environment, files: files))
             parent = key
         }
+        let digests = Dictionary(manifest.inputFiles.map { ($0.path, $0.digest) }, uniquingKeysWith: { first, _ in first })
         if let apt = lock.apt, !apt.packages.isEmpty {
             let script = StepScripts.installApt(apt.packages, singleID: singleID)
             add(.apt, title: "apt", summary: Self.count(apt.packages.count, "package"), command: script.command,
@@ -41,8 +43,12 @@ public struct BuildPlan: Sendable {
         environment = (hasVenv ? ["VIRTUAL_ENV=\(StepScripts.venv)"] : []) + manifest.env.map { "\($0.name)=\($0.value)" }
         for step in manifest.setup {
             // Setup steps see the environment as it will be: the venv and [env] apply.
+            // A file `load` did not read (a manifest only parsed) keys as empty: build reads it
+            // again and refuses a mismatch.
+            let files = step.files.map { Manifest.InputFile(path: $0.path, digest: digests[$0.path] ?? "") }
             add(.setup(name: step.name), title: "setup \(step.name)", summary: "", command: StepScripts.setup(step.run),
-                environment: ["HOME=/root"] + environment, inputs: pathPrefix)
+                environment: ["HOME=/root"] + environment + (files.isEmpty ? [] : ["DEVENV_FILES=\(Manifest.inputsDirectory)"]),
+                inputs: pathPrefix, files: files)
         }
         self.steps = steps
     }

@@ -1,3 +1,5 @@
+import Manifest
+
 /// One layer a build makes: what runs (as root in the sandbox, over the layers below) and the
 /// key that names the layer it leaves behind.
 public struct BuildStep: Sendable, Equatable {
@@ -17,4 +19,7 @@ public struct BuildStep: Sendable, Equatable {
     public var command: [String]
     /// Added to the image's environment while the step runs.
     public var environment: [String]
+    /// Repository files the step sees read-only under `Manifest.inputsDirectory`, with the
+    /// contents its key was computed from.
+    public var files: [Manifest.InputFile] = []
 }

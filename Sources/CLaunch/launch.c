@@ -22,9 +22,10 @@ extern char **environ;
 /* ---- the command line ---- */
 
 struct invocation {
-    int enter;                  /* else run */
+    const char *verb;           /* run, enter, or build or status (answered from a record) */
+    int enter, answers;
     const char *directory, *store, *image, *network;
-    int root, quiet;
+    int root, quiet, locked, json;
     char **command;             /* run's, NULL-terminated */
 };
 
@@ -46,24 +47,34 @@ static int option_value(char **argv, int argc, int *i, const char *name, const c
     return 1;
 }
 
-/* The options run and enter take, as ArgumentParser reads them; 0 for anything else. */
+/* The options run and enter take, and those of build and status an answer record covers, as
+ * ArgumentParser reads them; 0 for anything else. */
 static int parse(int argc, char **argv, struct invocation *inv) {
     memset(inv, 0, sizeof *inv);
     if (argc < 2) return 0;
+    inv->verb = argv[1];
     if (strcmp(argv[1], "enter") == 0) inv->enter = 1;
+    else if (strcmp(argv[1], "build") == 0 || strcmp(argv[1], "status") == 0) inv->answers = 1;
     else if (strcmp(argv[1], "run") != 0) return 0;
+    int build = strcmp(argv[1], "build") == 0, status = strcmp(argv[1], "status") == 0;
     for (int i = 2; i < argc; i++) {
         const char *arg = argv[i];
         int found;
         if ((found = option_value(argv, argc, &i, "-C", &inv->directory))
             || (found = option_value(argv, argc, &i, "--store", &inv->store))
-            || (found = option_value(argv, argc, &i, "--image", &inv->image))
-            || (found = option_value(argv, argc, &i, "--network", &inv->network))) {
+            || (!inv->answers && (found = option_value(argv, argc, &i, "--image", &inv->image)))
+            || (!inv->answers && (found = option_value(argv, argc, &i, "--network", &inv->network)))) {
             if (found < 0) return 0;
-        } else if (strcmp(arg, "--root") == 0) {
+        } else if (!inv->answers && strcmp(arg, "--root") == 0) {
             if (inv->root++) return 0;
         } else if (strcmp(arg, "-q") == 0 || strcmp(arg, "--quiet") == 0) {
             if (inv->quiet++) return 0;
+        } else if (build && strcmp(arg, "--locked") == 0) {
+            if (inv->locked++) return 0;
+        } else if (status && strcmp(arg, "--json") == 0) {
+            if (inv->json++) return 0;
+        } else if (inv->answers) {
+            return 0;
         } else if (!inv->enter && strcmp(arg, "--") == 0) {
             inv->command = argv + i + 1;
             break;
@@ -77,7 +88,7 @@ static int parse(int argc, char **argv, struct invocation *inv) {
         }
     }
     if (inv->network && strcmp(inv->network, "host") != 0 && strcmp(inv->network, "none") != 0) return 0;
-    if (!inv->enter && (!inv->command || !inv->command[0])) return 0;
+    if (!inv->enter && !inv->answers && (!inv->command || !inv->command[0])) return 0;
     return 1;
 }
 
@@ -198,6 +209,31 @@ static const char *stale(const struct record *r, const char *key, const char *co
 
 /* ---- running it ---- */
 
+static void write_all(int fd, const char *bytes, size_t length) {
+    for (size_t done = 0; done < length;) {
+        ssize_t n = write(fd, bytes + done, length - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;
+        done += (size_t)n;
+    }
+}
+
+/* `build` or `status` from an answer record: what devenv-core printed for the same inputs. */
+static int answer(struct record *r, const struct invocation *inv, const char *key, const char *core, const char *path, int *status) {
+    char why[PATH_MAX + 64];
+    const char *reason = r->answer != inv->answers ? "the record is for another invocation" : stale(r, key, core, why, sizeof why);
+    if (reason) {
+        record_free(r);
+        return miss(reason);
+    }
+    if (tracing()) say("devenv: answered from %s", path);
+    write_all(1, r->answer_out, r->answer_out_length);
+    write_all(2, r->answer_err, r->answer_err_length);
+    *status = r->answer_status;
+    record_free(r);
+    return 1;
+}
+
 /* newuidmap/newgidmap PID INSIDE OUTSIDE COUNT…, from the map's lines. */
 static int run_map_helper(const char *helper, pid_t pid, const char *map, char *error, size_t size) {
     char *args[3 * 340 + 3];
@@ -278,7 +314,8 @@ static int run_record(struct record *r, const struct invocation *inv, const char
 int claunch_try(int argc, char **argv, int *status) {
     struct invocation inv;
     if (!parse(argc, argv, &inv)) {
-        int starts = argc > 1 && (strcmp(argv[1], "run") == 0 || strcmp(argv[1], "enter") == 0);
+        int starts = argc > 1 && (strcmp(argv[1], "run") == 0 || strcmp(argv[1], "enter") == 0
+                                  || strcmp(argv[1], "build") == 0 || strcmp(argv[1], "status") == 0);
         return starts ? miss("options the fast start does not handle") : 0;
     }
 
@@ -301,9 +338,12 @@ int claunch_try(int argc, char **argv, int *status) {
     if (!core_path(core_found, sizeof core_found) || !realpath(core_found, core)) return miss("cannot find devenv-core");
 
     char key[4 * PATH_MAX + 128];
-    int n = snprintf(key, sizeof key, "devenv-launch %u\n%s\n%s\n%s\n%s\nroot=%d network=%s quiet=%d", RECORD_VERSION,
-                     inv.enter ? "enter" : "run", store, project, inv.image ? inv.image : "", inv.root,
-                     inv.network ? inv.network : "", inv.quiet);
+    int n = inv.answers
+        ? snprintf(key, sizeof key, "devenv-launch %u\n%s\n%s\n%s\n\nlocked=%d json=%d quiet=%d", RECORD_VERSION, inv.verb,
+                   store, project, inv.locked, inv.json, inv.quiet)
+        : snprintf(key, sizeof key, "devenv-launch %u\n%s\n%s\n%s\n%s\nroot=%d network=%s quiet=%d", RECORD_VERSION,
+                   inv.enter ? "enter" : "run", store, project, inv.image ? inv.image : "", inv.root,
+                   inv.network ? inv.network : "", inv.quiet);
     if (n < 0 || (size_t)n >= sizeof key) return miss("path too long");
     /* Five newlines of its own; one more is a path's. */
     size_t newlines = 0;
@@ -330,6 +370,7 @@ int claunch_try(int argc, char **argv, int *status) {
     struct record record;
     char why[PATH_MAX + 64];
     if (record_read(path, &record, why, sizeof why) < 0) return miss(why);
+    if (record.answer || inv.answers) return answer(&record, &inv, key, core, path, status);
     /* Held before the layers are checked: from here on gc deletes none of them. */
     char held[PATH_MAX];
     int hold = claunch_hold_layers(record.config.layers_dir, record.config.lowers, record.config.lower_count, held, sizeof held);

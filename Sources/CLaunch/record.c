@@ -71,6 +71,55 @@ static int changed_since(const struct file_check *check, const struct timespec *
         || check->ctime_sec > s || (check->ctime_sec == s && check->ctime_nsec >= ns);
 }
 
+/* The header and what every record has: the invocation, its inputs and their state now. 1 when
+ * an input changed too recently to be recorded (nothing is to be written). */
+static int write_inputs(struct writer *w, const struct claunch_record_input *input) {
+    put(w, RECORD_MAGIC, 4);
+    uint32_t version = RECORD_VERSION;
+    put(w, &version, sizeof version);
+    uint64_t checksum = 0;
+    put(w, &checksum, sizeof checksum);
+
+    entry_string(w, TAG_KEY, input->key);
+    entry_string(w, TAG_CORE, input->core_path);
+    entry_string(w, TAG_PROJECT, input->project_dir);
+    entry_string(w, TAG_MOUNT_POINT, input->mount_point);
+    entry_u32(w, TAG_FOREGROUND, input->foreground ? 1 : 0);
+    entry_string(w, TAG_NOTES, input->notes ? input->notes : "");
+    uint32_t invoker[2] = {getuid(), getgid()};
+    entry(w, TAG_INVOKER, invoker, sizeof invoker);
+
+    for (size_t i = 0; i < input->check_count; i++) {
+        struct file_check check;
+        file_check_take(input->check_paths[i], (uint32_t)input->check_kinds[i], &check);
+        if (check.kind == CLAUNCH_CONTENT && changed_since(&check, &input->not_after)) return 1;
+        size_t path_length = strlen(input->check_paths[i]) + 1;
+        entry_header(w, TAG_CHECK, sizeof check + path_length);
+        put(w, &check, sizeof check);
+        put(w, input->check_paths[i], path_length);
+    }
+    for (size_t i = 0; i < input->variable_count; i++) {
+        const char *value = getenv(input->variables[i]);
+        entry_pair(w, TAG_VARIABLE, value != NULL, input->variables[i], value ? value : "", value ? strlen(value) + 1 : 1);
+    }
+    return 0;
+}
+
+static int write_out(struct writer *w, const char *path, char *error, size_t error_size);
+
+int claunch_answer_write(const char *path, const struct claunch_record_input *input, const char *out, const char *err,
+                         int status, char *error, size_t error_size) {
+    struct writer w = {0};
+    if (write_inputs(&w, input)) {
+        free(w.data);
+        return 1;
+    }
+    entry(&w, TAG_ANSWER_OUT, out, strlen(out));
+    entry(&w, TAG_ANSWER_ERR, err, strlen(err));
+    entry_u32(&w, TAG_ANSWER_STATUS, (uint32_t)status);
+    return write_out(&w, path, error, error_size);
+}
+
 int claunch_record_write(const char *path, const struct csandbox_config *config,
                          const struct claunch_record_input *input, char *error, size_t error_size) {
     if (config->upper_dir || config->work_dir || config->keep_capabilities) {
@@ -78,36 +127,9 @@ int claunch_record_write(const char *path, const struct csandbox_config *config,
         return -1;
     }
     struct writer w = {0};
-    put(&w, RECORD_MAGIC, 4);
-    uint32_t version = RECORD_VERSION;
-    put(&w, &version, sizeof version);
-    uint64_t checksum = 0;
-    put(&w, &checksum, sizeof checksum);
-
-    entry_string(&w, TAG_KEY, input->key);
-    entry_string(&w, TAG_CORE, input->core_path);
-    entry_string(&w, TAG_PROJECT, input->project_dir);
-    entry_string(&w, TAG_MOUNT_POINT, input->mount_point);
-    entry_u32(&w, TAG_FOREGROUND, input->foreground ? 1 : 0);
-    entry_string(&w, TAG_NOTES, input->notes ? input->notes : "");
-    uint32_t invoker[2] = {getuid(), getgid()};
-    entry(&w, TAG_INVOKER, invoker, sizeof invoker);
-
-    for (size_t i = 0; i < input->check_count; i++) {
-        struct file_check check;
-        file_check_take(input->check_paths[i], (uint32_t)input->check_kinds[i], &check);
-        if (check.kind == CLAUNCH_CONTENT && changed_since(&check, &input->not_after)) {
-            free(w.data);
-            return 1;
-        }
-        size_t path_length = strlen(input->check_paths[i]) + 1;
-        entry_header(&w, TAG_CHECK, sizeof check + path_length);
-        put(&w, &check, sizeof check);
-        put(&w, input->check_paths[i], path_length);
-    }
-    for (size_t i = 0; i < input->variable_count; i++) {
-        const char *value = getenv(input->variables[i]);
-        entry_pair(&w, TAG_VARIABLE, value != NULL, input->variables[i], value ? value : "", value ? strlen(value) + 1 : 1);
+    if (write_inputs(&w, input)) {
+        free(w.data);
+        return 1;
     }
 
     entry_u32(&w, TAG_ID_MODE, (uint32_t)input->id_mode);
@@ -145,14 +167,18 @@ int claunch_record_write(const char *path, const struct csandbox_config *config,
     if (config->seccomp_filter) entry(&w, TAG_SECCOMP, config->seccomp_filter, config->seccomp_length);
     entry_u32(&w, TAG_NEW_NETWORK, config->new_network ? 1 : 0);
     entry_u32(&w, TAG_IDMAP, config->idmap_uid_map ? 1 : 0);
+    return write_out(&w, path, error, error_size);
+}
 
-    if (w.failed) {
-        free(w.data);
+/* Seals the record (its checksum) and puts it at `path` whole or not at all; frees `w`. */
+static int write_out(struct writer *w, const char *path, char *error, size_t error_size) {
+    if (w->failed) {
+        free(w->data);
         snprintf(error, error_size, "out of memory");
         return -1;
     }
-    checksum = fnv1a(FNV_OFFSET, w.data + RECORD_HEADER_SIZE, w.length - RECORD_HEADER_SIZE);
-    memcpy(w.data + 8, &checksum, sizeof checksum);
+    uint64_t checksum = fnv1a(FNV_OFFSET, w->data + RECORD_HEADER_SIZE, w->length - RECORD_HEADER_SIZE);
+    memcpy(w->data + 8, &checksum, sizeof checksum);
 
     /* The directory is made on first use; a record appears whole (rename) or not at all. */
     char directory[4096];
@@ -162,7 +188,7 @@ int claunch_record_write(const char *path, const struct csandbox_config *config,
         *slash = '\0';
         if (mkdir(directory, 0700) < 0 && errno != EEXIST) {
             snprintf(error, error_size, "mkdir %s: %s", directory, strerror(errno));
-            free(w.data);
+            free(w->data);
             return -1;
         }
     }
@@ -171,18 +197,18 @@ int claunch_record_write(const char *path, const struct csandbox_config *config,
     int fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
         snprintf(error, error_size, "create %s: %s", temporary, strerror(errno));
-        free(w.data);
+        free(w->data);
         return -1;
     }
     size_t done = 0;
-    while (done < w.length) {
-        ssize_t n = write(fd, w.data + done, w.length - done);
+    while (done < w->length) {
+        ssize_t n = write(fd, w->data + done, w->length - done);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
         done += (size_t)n;
     }
-    int write_error = done == w.length ? 0 : errno ? errno : EIO;
-    free(w.data);
+    int write_error = done == w->length ? 0 : errno ? errno : EIO;
+    free(w->data);
     if (close(fd) < 0 && !write_error) write_error = errno;
     if (write_error || rename(temporary, path) < 0) {
         int number = write_error ? write_error : errno;
@@ -321,14 +347,14 @@ int record_read(const char *path, struct record *r, char *why, size_t why_size) 
     if (checksum != fnv1a(FNV_OFFSET, r->buffer + RECORD_HEADER_SIZE, r->size - RECORD_HEADER_SIZE)) goto corrupt;
 
     /* First pass: how long each list is. */
-    size_t counts[TAG_IDMAP + 1] = {0};
+    size_t counts[TAG_ANSWER_STATUS + 1] = {0};
     struct cursor c = {r->buffer + RECORD_HEADER_SIZE, r->buffer + r->size};
     uint16_t tag;
     const char *payload;
     uint32_t length;
     int more;
     while ((more = next_entry(&c, &tag, &payload, &length)) > 0) {
-        if (tag <= TAG_IDMAP) counts[tag]++;
+        if (tag <= TAG_ANSWER_STATUS) counts[tag]++;
     }
     if (more < 0) goto corrupt;
     r->checks = array(counts[TAG_CHECK], sizeof *r->checks);
@@ -433,12 +459,31 @@ int record_read(const char *path, struct record *r, char *why, size_t why_size) 
             r->config.seccomp_filter = payload;
             r->config.seccomp_length = length;
             break;
+        case TAG_ANSWER_OUT:
+            r->answer = 1;
+            r->answer_out = payload;
+            r->answer_out_length = length;
+            break;
+        case TAG_ANSWER_ERR:
+            r->answer_err = payload;
+            r->answer_err_length = length;
+            break;
+        case TAG_ANSWER_STATUS:
+            if (length != sizeof number) goto corrupt;
+            memcpy(&number, payload, sizeof number);
+            r->answer_status = (int)number;
+            break;
         default:
             goto corrupt;
         }
     }
-    if (more < 0 || !r->key || !r->core || !r->project || !r->mount_point || !r->notes || !r->config.hostname
-        || !r->config.layers_dir || !r->config.scratch || !have_ids || !r->id_mode || !r->uid_map || !r->gid_map
+    if (more < 0 || !r->key || !r->core || !r->project || !r->mount_point || !r->notes) goto corrupt;
+    if (r->answer) {
+        /* Nothing to run in an answer: one with a sandbox in it is not one devenv wrote. */
+        if (!r->answer_err || counts[TAG_ANSWER_STATUS] != 1 || counts[TAG_ARGV] || counts[TAG_LOWER]) goto corrupt;
+        return 0;
+    }
+    if (!r->config.hostname || !r->config.layers_dir || !r->config.scratch || !have_ids || !r->id_mode || !r->uid_map || !r->gid_map
         || (r->id_mode == CLAUNCH_ID_SUBORDINATE && (!r->newuidmap || !r->newgidmap))) goto corrupt;
 
     if (idmapped) {

@@ -15,7 +15,7 @@
 
 #define RECORD_MAGIC "DVLR"
 /* Bumped whenever an entry changes meaning: an old record is then a miss, never misread. */
-#define RECORD_VERSION 4u
+#define RECORD_VERSION 5u
 #define RECORD_HEADER_SIZE 16
 
 /* FNV-1a, 64 bits, continuing from `hash` (start with FNV_OFFSET): the record's checksum and
@@ -30,6 +30,9 @@ enum record_tag {
     TAG_ARGV, TAG_ENV, TAG_HOSTNAME, TAG_LAYERS_DIR, TAG_LOWER, TAG_SCRATCH, TAG_WRITABLE_ROOT,
     TAG_BIND, TAG_TMPFS, TAG_FILE, TAG_MASKED, TAG_READONLY, TAG_IDS, TAG_SECCOMP, TAG_NEW_NETWORK,
     TAG_IDMAP, /* 1: the maps are also the idmapped mounts' (csandbox_config.idmap_uid_map) */
+    /* An answer record (`build`, `status`) has these instead of a sandbox: what to print and the
+     * exit status. */
+    TAG_ANSWER_OUT, TAG_ANSWER_ERR, TAG_ANSWER_STATUS,
 };
 
 /* What stat() found at a checked path when the record was written. */
@@ -75,6 +78,11 @@ struct record {
     struct csandbox_file *files;
     size_t file_count;
     struct csandbox_config config;  /* argv, cwd, foreground and stdio left for the launcher */
+
+    int answer;                     /* an answer record: no sandbox, these instead */
+    const char *answer_out, *answer_err;
+    size_t answer_out_length, answer_err_length;
+    int answer_status;
 };
 
 /* Reads the record at `path`. Returns 0, or -1 with the reason in `why` (ENOENT: "no record"). */

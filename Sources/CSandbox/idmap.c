@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,9 +22,12 @@ enum { HOLDER_STACK_SIZE = 64 * 1024 };
 
 /* Lives only to own a user namespace until the parent has a descriptor of it, then is killed
  * (not told by EOF: a holder cloned at the same time by another thread would keep a copy of the
- * write end, and each wait for the other). */
+ * write end, and each wait for the other). It dies with its parent too: a devenv killed between
+ * clone and kill would otherwise leave it forever, holding copies of devenv's descriptors, the
+ * project's build lock among them, so that the next build waited for ever. */
 static int hold_namespace(void *argument) {
-    (void)argument;
+    pid_t parent = (pid_t)(intptr_t)argument;
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent) _exit(1);
     for (;;) pause();
 }
 
@@ -54,7 +58,7 @@ static int make_namespace(const char *uid_map, const char *gid_map, char *error,
         fail(error, error_size, "allocate a stack", NULL, errno);
         return -1;
     }
-    pid_t pid = clone(hold_namespace, (char *)stack + HOLDER_STACK_SIZE, CLONE_NEWUSER | SIGCHLD, NULL);
+    pid_t pid = clone(hold_namespace, (char *)stack + HOLDER_STACK_SIZE, CLONE_NEWUSER | SIGCHLD, (void *)(intptr_t)getpid());
     int clone_error = errno;
     munmap(stack, HOLDER_STACK_SIZE);
     if (pid < 0) {

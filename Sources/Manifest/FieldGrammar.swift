@@ -20,6 +20,13 @@ enum FieldGrammar {
     static let packageEntryLength = 512
     /// Each step is a layer, and the overlay mount takes only so many.
     static let setupSteps = 100
+    /// Files one `[[setup]]` step may name, and bytes in each build input (a step's file, a
+    /// requirements file): the build reads, hashes and copies them all.
+    static let stepFiles = 64
+    static let inputFileBytes = 64 << 20
+    static let requirementsFileBytes = 1 << 20
+    /// Requirements files including requirements files, at most this deep.
+    static let requirementsDepth = 8
     static let mounts = 256
     static let nameLength = 64
     static let pathLength = 4096
@@ -161,6 +168,20 @@ enum FieldGrammar {
         let components = path.split(separator: "/")
         if components.contains(where: { $0 == "." || $0 == ".." }) { return "has a . or .. component" }
         if components.contains(where: { $0.utf8.count > 255 }) { return "has a component longer than 255 bytes" }
+        return nil
+    }
+
+    /// A path inside the repository, relative to its top: no leading /, no empty, `.` or `..`
+    /// component, nothing under `.git/`.
+    static func relativePathProblem(_ path: String) -> String? {
+        if path.isEmpty { return "is empty" }
+        if path.hasPrefix("/") { return "is an absolute path; it must be relative to the repository's top" }
+        if let problem = controlProblem(path, multiline: false) { return problem }
+        if path.utf8.count > pathLength { return "is longer than \(pathLength) bytes" }
+        let components = path.split(separator: "/", omittingEmptySubsequences: false)
+        if components.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) { return "has an empty, . or .. component" }
+        if components.contains(where: { $0.utf8.count > 255 }) { return "has a component longer than 255 bytes" }
+        if components.first == ".git" { return "is inside .git" }
         return nil
     }
 

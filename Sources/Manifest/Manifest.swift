@@ -13,8 +13,11 @@ public struct Manifest: Sendable, Equatable {
     public struct Packages: Sendable, Equatable {
         /// `name` or `name=version`.
         public var apt: [String] = []
-        /// PEP 508 requirements.
+        /// PEP 508 requirements: the manifest's own, then those of its requirements files in
+        /// the order it names them (after `load`).
         public var pip: [String] = []
+        /// `"-r FILE"` entries of `pip`: requirements files in the repository.
+        public var requirementsFiles: [FileReference] = []
 
         public var isEmpty: Bool { apt.isEmpty && pip.isEmpty }
     }
@@ -27,7 +30,44 @@ public struct Manifest: Sendable, Equatable {
     public struct SetupStep: Sendable, Equatable {
         public var name: String
         public var run: String
+        /// Repository files the step reads (`files`), relative to the project; the step sees them
+        /// read-only under `inputsDirectory`, and their contents are part of its cache key.
+        public var files: [FileReference] = []
+
+        public init(name: String, run: String, files: [FileReference] = []) {
+            self.name = name
+            self.run = run
+            self.files = files
+        }
     }
+
+    /// A repository file the manifest names, relative to the project, and where it names it.
+    public struct FileReference: Sendable, Equatable {
+        public var path: String
+        public var position: SourcePosition
+
+        public init(path: String, position: SourcePosition) {
+            self.path = path
+            self.position = position
+        }
+    }
+
+    /// A repository file the environment is built from (a step's `files`, a requirements file
+    /// and those it includes), as `load` read it.
+    public struct InputFile: Sendable, Equatable {
+        /// Relative to the project.
+        public var path: String
+        /// sha256 of its contents, hex.
+        public var digest: String
+
+        public init(path: String, digest: String) {
+            self.path = path
+            self.digest = digest
+        }
+    }
+
+    /// Where a `[[setup]]` step finds its `files` inside: `/devenv/files/<path>`.
+    public static let inputsDirectory = "/devenv/files"
 
     public struct Shell: Sendable, Equatable {
         public enum Workdir: Sendable, Equatable {
@@ -77,6 +117,8 @@ public struct Manifest: Sendable, Equatable {
     public var seccomp = Seccomp.default
     /// Where `[security] seccomp` is, for the approval it needs when unconfined (`TrustRequest`).
     public var seccompPosition: SourcePosition?
+    /// Every repository file the build reads, sorted by path; filled by `load`, empty after `parse`.
+    public var inputFiles: [InputFile] = []
 
     public static let defaultMirror = "http://deb.debian.org/debian"
 
@@ -95,7 +137,8 @@ public struct Manifest: Sendable, Equatable {
         try ManifestParser(text: text, file: file, home: home).parse()
     }
 
-    /// Reads and parses the manifest at `path`: a regular file inside its project (`ProjectFile`).
+    /// Reads and parses the manifest at `path`: a regular file inside its project (`ProjectFile`);
+    /// then reads the repository files it names (`Manifest+Inputs`).
     public static func load(path: String, home: String) throws -> Manifest {
         let data = try ProjectFile.read(path, what: "manifest", limit: FieldGrammar.manifestBytes,
                                         missingFix: "create it with `devenv init` (see `devenv init --list`)")
@@ -103,6 +146,8 @@ public struct Manifest: Sendable, Equatable {
             throw ManifestError(file: path, position: SourcePosition(line: 1, column: 1),
                                 problem: "the file is not UTF-8 text (TOML must be UTF-8)", fix: "save it as UTF-8")
         }
-        return try parse(text, file: path, home: home)
+        var manifest = try parse(text, file: path, home: home)
+        try manifest.readInputs(manifestPath: path)
+        return manifest
     }
 }

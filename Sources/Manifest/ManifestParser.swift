@@ -12,7 +12,7 @@ struct ManifestParser {
     static let rootKeys = ["name", "base", "packages", "env", "setup", "shell", "network", "mounts", "security"]
     static let baseKeys = ["image", "bootstrap", "mirror"]
     static let packageKeys = ["apt", "pip"]
-    static let setupKeys = ["name", "run"]
+    static let setupKeys = ["name", "run", "files"]
     static let shellKeys = ["command", "workdir", "hostname"]
     static let networkKeys = ["mode"]
     static let securityKeys = ["seccomp"]
@@ -47,7 +47,13 @@ struct ManifestParser {
         if let packages = try reader.table(root, "packages", path: []) {
             try reader.checkKeys(packages, path: ["packages"], allowed: Self.packageKeys)
             manifest.packages.apt = try reader.strings(packages, "apt", path: ["packages"], limit: FieldGrammar.packageEntries, check: AptSpec.problem)
-            manifest.packages.pip = try reader.strings(packages, "pip", path: ["packages"], limit: FieldGrammar.packageEntries, check: PipRequirement.problem)
+            let pip = try reader.strings(packages, "pip", path: ["packages"], limit: FieldGrammar.packageEntries, check: PipRequirement.entryProblem)
+            manifest.packages.pip = pip.filter { PipRequirement.requirementsFile($0) == nil }
+            manifest.packages.requirementsFiles = pip.compactMap { entry in
+                PipRequirement.requirementsFile(entry).map {
+                    Manifest.FileReference(path: $0, position: reader.locator.element(entry, in: ["packages", "pip"]))
+                }
+            }
         }
         if let env = try reader.table(root, "env", path: []) {
             manifest.env = try variables(env, reader)
@@ -173,7 +179,16 @@ struct ManifestParser {
                 throw reader.error(at: reader.locator.value(path + ["run"]), "the run command of setup step \"\(name)\" is \(run.utf8.count) bytes; the kernel passes at most \(FieldGrammar.argumentBytes)",
                                    fix: "put the commands in a script in the repository and run that")
             }
-            steps.append(Manifest.SetupStep(name: name, run: run))
+            let files = try reader.strings(table, "files", path: path, limit: FieldGrammar.stepFiles) {
+                FieldGrammar.relativePathProblem($0).map { SpecProblem(problem: $0, fix: "name a file by its path from the repository's top, e.g. \"package-lock.json\" or \"web/package.json\"") }
+            }
+            if let twice = files.enumerated().first(where: { files[..<$0.offset].contains($0.element) })?.element {
+                throw reader.error(at: reader.locator.element(twice, in: path + ["files"]), "files of setup step \"\(name)\" lists \(FieldGrammar.quote(twice)) twice",
+                                   fix: "remove one of them")
+            }
+            steps.append(Manifest.SetupStep(name: name, run: run, files: files.map {
+                Manifest.FileReference(path: $0, position: reader.locator.element($0, in: path + ["files"]))
+            }))
         }
         return steps
     }

@@ -5,6 +5,21 @@ enum PipRequirement {
     static let operators = ["===", "~=", "==", "!=", "<=", ">=", "<", ">"]
     static let fix = "write a PEP 508 requirement, e.g. \"django==4.2.16\", \"requests[socks]>=2.31,<3\" or \"tomli; python_version < '3.11'\""
 
+    /// A `[packages] pip` entry: a requirement, or `-r FILE` naming a requirements file in the
+    /// repository.
+    static func entryProblem(_ entry: String) -> SpecProblem? {
+        guard let path = requirementsFile(entry) else { return problem(entry) }
+        return FieldGrammar.relativePathProblem(path).map {
+            SpecProblem(problem: "names a requirements file that \($0)", fix: "write \"-r requirements.txt\" with the file's path from the repository's top")
+        }
+    }
+
+    /// The path of a `-r FILE` entry, else nil.
+    static func requirementsFile(_ entry: String) -> String? {
+        guard entry.hasPrefix("-r ") else { return nil }
+        return String(entry.dropFirst(3).drop { $0 == " " })
+    }
+
     static func problem(_ requirement: String) -> SpecProblem? {
         // Requirements are joined one per line for pip: a line break would start a line of its own.
         if let problem = FieldGrammar.controlProblem(requirement, multiline: false) { return SpecProblem(problem: problem, fix: fix) }

@@ -41,6 +41,10 @@ public struct EnvironmentSession: Sendable {
     public var protectedPaths: [ProtectedPath] = []
     /// The user's git configuration, bound read-only where git inside looks for it.
     public var gitConfiguration: HostGitConfiguration?
+    /// The host's GnuPG agent: its extra socket as `~/.gnupg/S.gpg-agent` inside, where gpg looks
+    /// (there is no /run/user inside), and its public keyring read-only beside it. The caller
+    /// makes `~/.gnupg` (mode 0700, as gpg wants it) in the home directory.
+    public var gnupg: HostGnuPG?
     /// The host's ssh agent socket, bound at `sshAgentPath` inside ($SSH_AUTH_SOCK there).
     public var sshAgentSocket: String?
     static let sshAgentPath = "/run/devenv/ssh-agent"
@@ -100,6 +104,12 @@ public struct EnvironmentSession: Sendable {
             spec.binds.append(SandboxSpec.Bind(source: homeDirectory, target: insideHome))
         }
         if let sshAgentSocket { spec.binds.append(SandboxSpec.Bind(source: sshAgentSocket, target: Self.sshAgentPath)) }
+        if let gnupg, !asRoot {
+            spec.binds.append(SandboxSpec.Bind(source: gnupg.socket, target: insideHome + "/.gnupg/S.gpg-agent"))
+            for file in gnupg.publicFiles {
+                spec.binds.append(SandboxSpec.Bind(source: file, target: insideHome + "/.gnupg/" + (file as NSString).lastPathComponent, readOnly: true))
+            }
+        }
         for file in gitConfiguration?.files ?? [] {
             spec.binds.append(SandboxSpec.Bind(source: file.source, target: file.inHome.map { insideHome + "/" + $0 } ?? file.source, readOnly: true))
         }

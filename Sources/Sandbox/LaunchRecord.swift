@@ -65,12 +65,49 @@ public struct LaunchRecord: Sendable {
     func write(config: csandbox_config, spec: SandboxSpec, arena: CArena) throws(SandboxError) -> Bool {
         var config = config
         config.argv = UnsafePointer(arena.stringArray(spec.command))
+        var input = inputs(arena)
+        input.foreground = spec.foreground ? 1 : 0
+        let identity = spec.identity
+        let mode: claunch_id_mode = switch identity.mode {
+        case .root: CLAUNCH_ID_ROOT
+        case .single: CLAUNCH_ID_SINGLE
+        case .subordinate: CLAUNCH_ID_SUBORDINATE
+        }
+        input.id_mode = Int32(mode.rawValue)
+        input.uid_map = arena.string(identity.uids.map(\.description).joined(separator: "\n") + "\n")
+        input.gid_map = arena.string(identity.gids.map(\.description).joined(separator: "\n") + "\n")
+        input.newuidmap = arena.string(IDMapping.helper("newuidmap"))
+        input.newgidmap = arena.string(IDMapping.helper("newgidmap"))
+        var error = [CChar](repeating: 0, count: 1024)
+        let result = withUnsafePointer(to: config) { claunch_record_write(path, $0, &input, &error, error.count) }
+        guard result >= 0 else {
+            throw SandboxError(.host, "cannot write the launch record: " + String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        return result == 0
+    }
+
+    /// Writes an answer record for `build` or `status` on an up-to-date project: what it printed
+    /// and its exit status, valid while `checks` and `variables` hold. False when skipped.
+    public func writeAnswer(standardOutput: String, standardError: String, status: Int32) throws(SandboxError) -> Bool {
+        let arena = CArena()
+        var input = inputs(arena)
+        var error = [CChar](repeating: 0, count: 1024)
+        let result = withExtendedLifetime(arena) {
+            claunch_answer_write(path, &input, standardOutput, standardError, status, &error, error.count)
+        }
+        guard result >= 0 else {
+            throw SandboxError(.host, "cannot write the answer record: " + String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        return result == 0
+    }
+
+    /// What every record holds: the invocation, the checks, the variables.
+    private func inputs(_ arena: CArena) -> claunch_record_input {
         var input = claunch_record_input()
         input.key = arena.string(key)
         input.core_path = arena.string(corePath)
         input.project_dir = arena.string(projectDirectory)
         input.mount_point = arena.string(mountPoint)
-        input.foreground = spec.foreground ? 1 : 0
         input.notes = arena.string(notes.joined(separator: "\n"))
         let paths = checks.map { check -> (String, claunch_check_kind) in
             switch check {
@@ -84,23 +121,7 @@ public struct LaunchRecord: Sendable {
         input.check_count = paths.count
         input.variables = UnsafePointer(arena.pointerArray(variables))
         input.variable_count = variables.count
-        let identity = spec.identity
-        let mode: claunch_id_mode = switch identity.mode {
-        case .root: CLAUNCH_ID_ROOT
-        case .single: CLAUNCH_ID_SINGLE
-        case .subordinate: CLAUNCH_ID_SUBORDINATE
-        }
-        input.id_mode = Int32(mode.rawValue)
-        input.uid_map = arena.string(identity.uids.map(\.description).joined(separator: "\n") + "\n")
-        input.gid_map = arena.string(identity.gids.map(\.description).joined(separator: "\n") + "\n")
-        input.newuidmap = arena.string(IDMapping.helper("newuidmap"))
-        input.newgidmap = arena.string(IDMapping.helper("newgidmap"))
         input.not_after = notAfter
-        var error = [CChar](repeating: 0, count: 1024)
-        let result = withUnsafePointer(to: config) { claunch_record_write(path, $0, &input, &error, error.count) }
-        guard result >= 0 else {
-            throw SandboxError(.host, "cannot write the launch record: " + String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
-        }
-        return result == 0
+        return input
     }
 }

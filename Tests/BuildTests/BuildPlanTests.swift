@@ -51,6 +51,23 @@ struct BuildPlanTests {
         #expect(before[2] != after[2])
     }
 
+    @Test func aStepsFilesKeyItsLayerByContentAndOnlyItsLayerAndThoseAbove() throws {
+        var manifest = try manifest(setup: ["npm ci", "echo after"])
+        manifest.setup[0].files = [Manifest.FileReference(path: "package-lock.json", position: SourcePosition(line: 1, column: 1))]
+        manifest.inputFiles = [Manifest.InputFile(path: "package-lock.json", digest: String(repeating: "a", count: 64))]
+        let without = keys(BuildPlan(manifest: try self.manifest(setup: ["npm ci", "echo after"]), lock: lock(), baseLayers: ["base"], singleID: false))
+        let plan = BuildPlan(manifest: manifest, lock: lock(), baseLayers: ["base"], singleID: false)
+        #expect(plan.steps[2].files == manifest.inputFiles)
+        #expect(plan.steps[2].environment.contains("DEVENV_FILES=/devenv/files"))
+        #expect(plan.steps[3].files.isEmpty)
+        manifest.inputFiles[0].digest = String(repeating: "b", count: 64)
+        let edited = keys(BuildPlan(manifest: manifest, lock: lock(), baseLayers: ["base"], singleID: false))
+        #expect(without.prefix(2) == keys(plan).prefix(2))
+        #expect(keys(plan).prefix(2) == edited.prefix(2))
+        #expect(without[2] != keys(plan)[2] && keys(plan)[2] != edited[2])
+        #expect(keys(plan)[3] != edited[3])
+    }
+
     @Test func withoutPackagesOnlySetupStepsRun() throws {
         let manifest = try Manifest.parse("[base]\nimage = \"debian\"\n[[setup]]\nname = \"x\"\nrun = \"true\"\n", file: "f", home: "/h")
         let plan = BuildPlan(manifest: manifest, lock: Lock(base: lock().base), baseLayers: ["base"], singleID: false)

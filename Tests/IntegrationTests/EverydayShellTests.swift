@@ -135,3 +135,63 @@ import Glibc
         #expect(history.stdout == "echo remembered-\(project.path.count)\n", "\(history.output)")
     }
 }
+
+extension EverydayShellTests {
+    /// GnuPG's agent, as the ssh agent: its extra socket where gpg inside looks, with the public
+    /// keyring read-only, in approved projects and not as root. gpg inside (from Debian, in the
+    /// environment) signs with the host's key, and the host's gpg verifies the signature.
+    @Test func theGnuPGAgentSignsInApprovedProjectsOnly() throws {
+        let keys = try TempDir("gnupg")
+        #expect(chmod(keys.path, 0o700) == 0)
+        let gpg = ["--batch", "--homedir", keys.path]
+        // Started by python, which closes every other descriptor in the daemon (see the ssh test).
+        let started = try Shell.run("python3", ["-c", """
+            import subprocess, sys
+            subprocess.run(["gpg-agent", "--homedir", sys.argv[1], "--daemon"], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, check=True)
+            """, keys.path])
+        try #require(started.status == 0, "gpg-agent: \(started.output)")
+        defer { _ = try? Shell.run("gpgconf", ["--homedir", keys.path, "--kill", "gpg-agent"]) }
+        let generated = try Shell.run("gpg", gpg + ["--passphrase", "", "--quick-generate-key", "Ada Lovelace <ada@example.com>", "ed25519", "sign", "never"])
+        try #require(generated.status == 0, "\(generated.output)")
+        try #require(FileManager.default.fileExists(atPath: keys.path + "/S.gpg-agent.extra"), "gpg-agent made no extra socket")
+
+        let project = try BuildProject("""
+            name = "signer"
+
+            [base]
+            image = "\(try BuildProject.base())"
+
+            [packages]
+            apt = ["gpg"]
+            """, store: try BuildScope.current())
+        try #require(try project.devenv("trust", ["-q"]).status == 0)
+        let sign = """
+            [ -S ~/.gnupg/S.gpg-agent ] || { echo no agent; exit 0; }
+            echo "signed inside" | gpg --batch --local-user ada@example.com --clearsign
+            """
+        let environment = ["HOME": home.path, "GNUPGHOME": keys.path]
+        let signed = try run(project, sign, environment: environment)
+        #expect(signed.status == 0, "\(signed.output)")
+        if geteuid() == 0 {
+            #expect(signed.stdout == "no agent\n", "\(signed.output)")
+        } else {
+            #expect(signed.stdout.contains("-----BEGIN PGP SIGNATURE-----"), "\(signed.output)")
+            let message = keys.path + "/message.asc"
+            try signed.stdout.write(toFile: message, atomically: true, encoding: .utf8)
+            let verified = try Shell.run("gpg", gpg + ["--verify", message])
+            #expect(verified.status == 0 && verified.stderr.contains("Good signature from \"Ada Lovelace <ada@example.com>\""), "\(verified.output)")
+            // No private key came along: only the agent can sign.
+            let listed = try run(project, "ls -A ~/.gnupg", environment: environment)
+            #expect(!listed.stdout.contains("private-keys"), "\(listed.output)")
+        }
+
+        #expect(try project.devenv("trust", ["--revoke", "-q"]).status == 0)
+        // A manifest asking for nothing outside runs unapproved.
+        let notApproved = try Shell.run(try TestEnvironment.binary(), ["run", "-C", project.path, "--store", project.store, "--", "sh", "-c", sign],
+                                        environment: environment)
+        #expect(notApproved.status == 0 && notApproved.stdout.hasSuffix("no agent\n"), "\(notApproved.output)")
+        #expect(notApproved.stderr.contains("GnuPG agent") && notApproved.stderr.contains("outside until you approve this project"),
+                "\(notApproved.output)")
+    }
+}

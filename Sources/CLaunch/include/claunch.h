@@ -72,6 +72,12 @@ struct claunch_record_input {
 int claunch_record_write(const char *path, const struct csandbox_config *config,
                          const struct claunch_record_input *input, char *error, size_t error_size);
 
+/* Writes an answer record at `path`: what `build` or `status` printed for an up-to-date project
+ * (`out` on stdout, `err` on stderr) and its exit status, valid while the inputs in `input` are
+ * unchanged (its sandbox fields are not used). Returns as claunch_record_write. */
+int claunch_answer_write(const char *path, const struct claunch_record_input *input, const char *out, const char *err,
+                         int status, char *error, size_t error_size);
+
 /* Layers in use. A sandbox holds its layers for as long as it runs: a file in
  * `<layers_dir>/.in-use/` naming them one a line, under a shared flock the kernel drops when the
  * process ends. gc and a rebuild delete no layer a live hold names. */

@@ -35,6 +35,7 @@ struct BuildCommand: AsyncParsableCommand {
     var root = false
 
     func run() async throws {
+        let started = LaunchRecord.startingNow()
         try global.enterDirectory()
         let project = try Project.discover()
         let manifest = try project.manifest(home: HostUser.current().home)
@@ -45,11 +46,17 @@ struct BuildCommand: AsyncParsableCommand {
         builder.noCache = noCache
         builder.locked = locked
         let environment = try await builder.ensure(project: project, manifest: manifest)
-        if !global.quiet {
-            let elapsed = Terminal.seconds(ContinuousClock.now - start)
-            Terminal.note(environment.built == 0
-                ? "\(project.environmentName(manifest)) is up to date (\(environment.layers.count) layers, \(elapsed)); enter it with: devenv enter"
-                : "Built \(project.environmentName(manifest)) in \(elapsed); enter it with: devenv enter")
+        if environment.built == 0 {
+            // Said the same way by the launcher's answer, so without the time it took.
+            let message = global.quiet ? "" : "\(project.environmentName(manifest)) is up to date (\(environment.layers.count) layers); enter it with: devenv enter\n"
+            Terminal.err(message)
+            if environment.upToDate, !noCache, !root {
+                AnswerRecord(verb: "build", locked: locked, json: false, quiet: global.quiet)
+                    .write(project: project, store: store, manifest: manifest, layers: environment.layers, started: started,
+                           standardOutput: "", standardError: message)
+            }
+        } else if !global.quiet {
+            Terminal.note("Built \(project.environmentName(manifest)) in \(Terminal.seconds(ContinuousClock.now - start)); enter it with: devenv enter")
         }
     }
 }

@@ -25,6 +25,8 @@ struct EnvironmentBuilder {
         var pathPrefix: [String]
         /// Steps that ran.
         var built: Int
+        /// Nothing was resolved, pulled or built, and nothing was said.
+        var upToDate = false
     }
 
     /// The project's environment. A missing lock is resolved and written first, a stale one
@@ -39,10 +41,12 @@ struct EnvironmentBuilder {
         defer { _ = projectLock }
 
         let lock: Lock
+        var lockWasFresh = false
         if let existing = try project.lock() {
             let differences = existing.differences(from: manifest)
             if differences.isEmpty {
                 lock = existing
+                lockWasFresh = true
             } else if locked {
                 throw DevenvError.user("""
                     \(project.lockPath) is out of date with \(project.manifestPath) (--locked):
@@ -66,7 +70,8 @@ struct EnvironmentBuilder {
         let baseStart = ContinuousClock.now
         let (image, baseWasLocal) = try await Self.baseImage(lock.base, store: store, layout: layout, output: output)
         let baseState = baseWasLocal ? "cached" : "pulled in \(Terminal.seconds(ContinuousClock.now - baseStart))"
-        let executor = StepExecutor(store: store, layout: layout, output: output, imageEnvironment: image.config.config?.Env ?? [])
+        var executor = StepExecutor(store: store, layout: layout, output: output, imageEnvironment: image.config.config?.Env ?? [])
+        executor.projectDirectory = project.directory
         let plan = BuildPlan(manifest: manifest, lock: lock, baseLayers: image.layers, singleID: executor.singleID)
         let layerStore = store.layerStore()
         let content = try store.contentStore()
@@ -74,7 +79,7 @@ struct EnvironmentBuilder {
         let upToDate = !noCache && plan.steps.allSatisfy { layerStore.contains($0.key) }
         if upToDate, try content.resolve(imageName) != nil {
             return Environment(layers: plan.layers, environment: StepExecutor.merge(executor.imageEnvironment, plan.environment),
-                               pathPrefix: plan.pathPrefix, built: 0)
+                               pathPrefix: plan.pathPrefix, built: 0, upToDate: lockWasFresh && baseWasLocal)
         }
 
         output.heading("Building \(project.environmentName(manifest)) (\(plan.layers.count) layers)")
@@ -83,13 +88,18 @@ struct EnvironmentBuilder {
         var lowers = image.layers
         var blobs: [LayerBlob.Stored] = []
         var built = 0
+        let inputs = BuildInputs(environmentDirectory: environmentDirectory)
+        let previousInputs = inputs.read()
+        let stepFiles = Set(manifest.setup.flatMap { $0.files.map(\.path) })
+        let requirementsFiles = manifest.inputFiles.filter { !stepFiles.contains($0.path) }
         for step in plan.steps {
             let start = ContinuousClock.now
             var stored: LayerBlob.Stored?
             if !noCache, layerStore.contains(step.key) {
                 output.layer(step.title, step.summary, "cached")
             } else {
-                output.starting(step.title, step.summary)
+                let changed = BuildInputs.changed(step.kind == .pip ? requirementsFiles : step.files, previous: previousInputs)
+                output.starting(step.title, ([step.summary] + changed.map { "\($0) changed" }).filter { !$0.isEmpty }.joined(separator: "; "))
                 stored = try await executor.build(step, lowers: lowers, replace: noCache)
                 if stored != nil { built += 1 }
                 output.layer(step.title, step.summary, stored != nil ? "built in \(Terminal.seconds(ContinuousClock.now - start))" : "built by another devenv")
@@ -103,6 +113,7 @@ struct EnvironmentBuilder {
         }
         try await EnvironmentImage.tag(imageName, base: image, built: blobs, environment: plan.environment,
                                        project: project.directory, content: content)
+        try inputs.write(manifest.inputFiles, tmpDirectory: store.tmp)
         return Environment(layers: plan.layers, environment: StepExecutor.merge(executor.imageEnvironment, plan.environment),
                            pathPrefix: plan.pathPrefix, built: built)
     }

@@ -59,21 +59,32 @@ struct Status: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let started = LaunchRecord.startingNow()
         try global.enterDirectory()
         let project = try Project.discover()
         let store = try global.store()
-        let report = try makeReport(project: project, store: store)
+        var manifest: Manifest?
+        var layers: [String] = []
+        let report = try makeReport(project: project, store: store, manifest: &manifest, layers: &layers)
+        let text: String
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            Terminal.out(String(decoding: try encoder.encode(report), as: UTF8.self))
+            text = String(decoding: try encoder.encode(report), as: UTF8.self) + "\n"
         } else {
-            print(report)
+            text = render(report)
         }
-        if !report.ready { throw ExitCode(1) }
+        FileHandle.standardOutput.write(Data(text.utf8))
+        guard report.ready else { throw ExitCode(1) }
+        if let manifest {
+            AnswerRecord(verb: "status", locked: false, json: json, quiet: global.quiet)
+                .write(project: project, store: store, manifest: manifest, layers: layers, started: started, standardOutput: text, standardError: "")
+        }
     }
 
-    private func makeReport(project: Project, store: StoreLocation) throws -> Report {
+    /// The report; `manifest` and `layers` (every layer directory of a ready environment) are
+    /// what it was made from.
+    private func makeReport(project: Project, store: StoreLocation, manifest loaded: inout Manifest?, layers: inout [String]) throws -> Report {
         var report = Report(project: project.directory, name: project.environmentName(nil), manifest: project.manifestPath,
                             layers: [], ready: false)
         let manifest: Manifest
@@ -82,6 +93,7 @@ struct Status: AsyncParsableCommand {
             report.next = FileManager.default.fileExists(atPath: project.manifestPath) ? "fix the manifest" : "devenv init"
             return report
         }
+        loaded = manifest
         report.name = project.environmentName(manifest)
         let trust = try ProjectTrust(project: project, manifest: manifest, store: store).state
         report.trust = trust
@@ -101,6 +113,7 @@ struct Status: AsyncParsableCommand {
             let plan = BuildPlan(manifest: manifest, lock: lock, baseLayers: image.layers,
                                  singleID: IDMapping.forBuild(asRoot: false).mode == .single)
             let layerStore = store.layerStore()
+            layers = plan.layers
             report.layers = plan.steps.map {
                 Report.LayerState(step: $0.title, contents: $0.summary, key: $0.key, state: layerStore.contains($0.key) ? "built" : "missing")
             }
@@ -117,33 +130,35 @@ struct Status: AsyncParsableCommand {
         return report
     }
 
-    private func print(_ report: Report) {
-        Terminal.out("Project   \(report.project) (\(report.name))")
+    private func render(_ report: Report) -> String {
+        var lines: [String] = []
+        lines.append("Project   \(report.project) (\(report.name))")
         if let error = report.manifestError {
-            Terminal.out("Manifest  error:\n\(error)")
+            lines.append("Manifest  error:\n\(error)")
         } else {
-            Terminal.out("Manifest  \(report.manifest): valid")
+            lines.append("Manifest  \(report.manifest): valid")
         }
         switch report.trust {
-        case .approved: Terminal.out("Trust     what it reaches outside the repository is approved")
-        case .notApproved: Terminal.out("Trust     it reaches outside the repository: not approved (devenv trust --show)")
-        case .changed: Terminal.out("Trust     changed since you approved it (devenv trust --show)")
+        case .approved: lines.append("Trust     what it reaches outside the repository is approved")
+        case .notApproved: lines.append("Trust     it reaches outside the repository: not approved (devenv trust --show)")
+        case .changed: lines.append("Trust     changed since you approved it (devenv trust --show)")
         case .notNeeded, nil: break
         }
         if let lock = report.lock {
-            Terminal.out("Lock      \(lock.path): \(lock.state == "fresh" ? "up to date" : lock.state)")
-            for difference in lock.differences { Terminal.out("            - \(difference)") }
+            lines.append("Lock      \(lock.path): \(lock.state == "fresh" ? "up to date" : lock.state)")
+            for difference in lock.differences { lines.append("            - \(difference)") }
         }
         if let base = report.base {
             let name = base.image.map { "\($0)@\(base.digest.map { String($0.dropFirst(7).prefix(12)) } ?? "?")" } ?? base.bootstrap.map { "bootstrap \($0)" } ?? "?"
             let verb = base.bootstrap == nil ? "pulled" : "built"
-            Terminal.out("Base      \(name): \(base.state == "unpacked" ? verb : "not \(verb)")")
+            lines.append("Base      \(name): \(base.state == "unpacked" ? verb : "not \(verb)")")
         }
         for layer in report.layers {
             let title = layer.step.padding(toLength: max(layer.step.count, 12), withPad: " ", startingAt: 0)
             let contents = layer.contents.padding(toLength: max(layer.contents.count, 18), withPad: " ", startingAt: 0)
-            Terminal.out("  \(title) \(contents) \(layer.state)  \(layer.key.prefix(13))")
+            lines.append("  \(title) \(contents) \(layer.state)  \(layer.key.prefix(13))")
         }
-        Terminal.out(report.ready ? "Ready: devenv enter" : "Not ready\(report.next.map { ": run \($0)" } ?? "")")
+        lines.append(report.ready ? "Ready: devenv enter" : "Not ready\(report.next.map { ": \($0.hasPrefix("devenv") ? "run " : "")\($0)" } ?? "")")
+        return lines.joined(separator: "\n") + "\n"
     }
 }

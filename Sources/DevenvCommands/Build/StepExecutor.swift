@@ -1,5 +1,6 @@
 import Build
 import Foundation
+import Manifest
 import OCI
 import Sandbox
 import Storage
@@ -16,6 +17,8 @@ struct StepExecutor {
     let output: BuildOutput
     /// The image's `Env`: the base of every step's environment.
     let imageEnvironment: [String]
+    /// Where steps' `files` are read from.
+    var projectDirectory: String?
 
     var identity: IDMapping { IDMapping.forBuild(asRoot: layout.suffix == "-root") }
     var singleID: Bool { identity.mode == .single }
@@ -61,8 +64,9 @@ struct StepExecutor {
         }, discard: { try StoreCleaner.remove([$0], mapping: layout.mapping) }) { scratch in
             do {
                 try makeScratch(scratch)
+                let files = try stage(step, scratch: scratch)
                 let result = try run(command: step.command, environment: step.environment, lowers: lowers, scratch: scratch,
-                                     capture: false, onLine: output.stepLine)
+                                     capture: false, files: files, onLine: output.stepLine)
                 guard result.status == 0 else { throw StepFailure(step: step, result: result, quiet: output.quiet) }
                 stored = try LayerBlob.store(directory: scratch + "/upper", key: step.key, content: content, identity: identity, layout: layout)
                 guard rename(scratch + "/upper", layerStore.directory(for: step.key)) == 0 else {
@@ -84,13 +88,42 @@ struct StepExecutor {
         }
     }
 
+    /// Copies the step's `files` into `scratch/files` (the step sees the copy, so a file edited
+    /// meanwhile cannot differ from what the key says) and checks each against its key's digest;
+    /// returns the copy's directory, or nil when the step names none.
+    private func stage(_ step: BuildStep, scratch: String) throws -> String? {
+        guard !step.files.isEmpty else { return nil }
+        guard let projectDirectory else { throw DevenvError.internal("step \(step.title) reads files but no project was given") }
+        let staged = scratch + "/files"
+        for file in step.files {
+            let data: Data
+            do {
+                data = try Manifest.readInput(file.path, project: projectDirectory) { problem, fix in
+                    ManifestError(file: projectDirectory + "/" + file.path, position: SourcePosition(line: 1, column: 1), problem: problem, fix: fix)
+                }
+            } catch {
+                throw DevenvError.user(error.description)
+            }
+            guard Digest(hashing: data).hex == file.digest else {
+                throw DevenvError.user("\(projectDirectory)/\(file.path) changed while devenv was building (\(step.title) reads it)\n  fix: run the command again once the file is saved")
+            }
+            let target = staged + "/" + file.path
+            let made = (try? FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent,
+                                                                 withIntermediateDirectories: true)) != nil
+            guard made, FileManager.default.createFile(atPath: target, contents: data, attributes: [.posixPermissions: 0o444]) else {
+                throw DevenvError.internal("cannot copy \(file.path) for \(step.title) into \(staged)")
+            }
+        }
+        return staged
+    }
+
     private func run(command: [String], environment: [String], lowers: [String], scratch: String, capture: Bool,
-                     onLine: (@Sendable (String) -> Void)?) throws -> StepRunner.Result {
+                     files: String? = nil, onLine: (@Sendable (String) -> Void)?) throws -> StepRunner.Result {
         let host = HostNetworkSettings.current()
         var session = BuildSession(layersDirectory: store.layers, layers: lowers, upperDirectory: scratch + "/upper",
                                    workDirectory: scratch + "/work", command: command,
                                    environment: Self.merge(imageEnvironment, environment + host.environment), identity: identity)
-        session.readOnlyBinds = host.binds
+        session.readOnlyBinds = host.binds + (files.map { [SandboxSpec.Bind(source: $0, target: Manifest.inputsDirectory, readOnly: true)] } ?? [])
         session.hostResolvConf = try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)
         session.hostHosts = try? String(contentsOfFile: "/etc/hosts", encoding: .utf8)
         try EnvironmentLauncher.makeDirectory(store.layers + "/" + SandboxSpec.scratchName, mode: 0o755)

@@ -90,9 +90,19 @@ struct EnvironmentLauncher {
                                                        environment: ProcessInfo.processInfo.environment)
         session.gitConfiguration = gitConfiguration
         let agent = Self.hostSSHAgent()
-        // Root's sandboxes are ids the agent refuses (it takes only its own uid and root).
-        if approved, !identity.shiftsHostIDs { session.sshAgentSocket = agent }
-        if agent != nil, manifest != nil, !approved, !global.quiet { noteSSHAgentOnce(environmentDirectory, project: project) }
+        let callerHome = ProcessInfo.processInfo.environment["HOME"] ?? user.home
+        let gnupg = HostGnuPG.of(home: callerHome, uid: geteuid(), environment: ProcessInfo.processInfo.environment)
+        // Root's sandboxes are ids the agents refuse (they take only their own uid and root).
+        if approved, !identity.shiftsHostIDs {
+            session.sshAgentSocket = agent
+            if let gnupg, !options.asRoot {
+                // Private, as gpg wants its home; whatever code inside left there is not followed.
+                _ = mkdir(home + "/.gnupg", 0o700)
+                session.gnupg = gnupg
+            }
+        }
+        let agents = [agent.map { _ in "ssh agent" }, gnupg.map { _ in "GnuPG agent" }].compactMap { $0 }
+        if !agents.isEmpty, manifest != nil, !approved, !global.quiet { noteAgentsOnce(agents, environmentDirectory) }
         var notes: [String] = []
         if let manifest {
             session.shell = manifest.shell.command
@@ -120,17 +130,22 @@ struct EnvironmentLauncher {
                                       notAfter: started)
             inputs.notes = notes
             inputs.variables = ["PATH", "SSH_AUTH_SOCK"] + EnvironmentSession.passedThrough + HostGitConfiguration.variables
+                + HostGnuPG.variables
             inputs.checks = [.content(corePath)]
                 + (manifest == nil ? [.content(store.oci + "/index.json")]
                     : [.content(project.manifestPath), .content(project.lockPath),
                        // Revoked or approved anew since: the full start decides again.
                        .content(ProjectTrust.approvalPath(project: project, store: store))])
+                // Requirements files and steps' files: an edit changes the lock or a layer.
+                + (manifest?.inputFiles.map { .content(project.directory + "/" + $0.path) } ?? [])
                 + layers.map { .identity(store.layers + "/" + $0) }
                 + mounts.map { .identity($0.source) }
                 + (protection?.checks ?? [])
                 + gitConfiguration.looked.map { .content($0) }
                 + (session.sshAgentSocket.map { [.identity($0)] } ?? [])
-                + (agent != nil && manifest != nil && !approved && !global.quiet ? [.content(environmentDirectory + "/" + Self.agentNote)] : [])
+                + HostGnuPG.candidates(home: callerHome, uid: geteuid(), environment: ProcessInfo.processInfo.environment).map { .identity($0) }
+                + (gnupg?.looked.map { .content($0) } ?? [])
+                + (!agents.isEmpty && manifest != nil && !approved && !global.quiet ? [.content(environmentDirectory + "/" + Self.agentNote)] : [])
                 + [.directory(home), .directory(store.layers + "/" + SandboxSpec.scratchName)]
                 + ["/etc/passwd", "/etc/group", "/etc/subuid", "/etc/subgid", "/etc/resolv.conf", "/etc/hosts",
                    IDMapping.helper("newuidmap"), IDMapping.helper("newgidmap")].map { .content($0) }
@@ -173,12 +188,13 @@ struct EnvironmentLauncher {
         return path
     }
 
-    /// In a project not approved with `devenv trust`, say once why the ssh agent is not inside.
-    private func noteSSHAgentOnce(_ environmentDirectory: String, project: Project) {
+    /// In a project not approved with `devenv trust`, say once why the agents are not inside.
+    private func noteAgentsOnce(_ agents: [String], _ environmentDirectory: String) {
         let marker = environmentDirectory + "/" + Self.agentNote
         guard !FileManager.default.fileExists(atPath: marker) else { return }
+        let which = agents.count == 1 ? "your \(agents[0]) stays" : "your \(agents.joined(separator: " and ")) stay"
         Terminal.note("""
-            devenv: note: your ssh agent stays outside until you approve this project on this machine \
+            devenv: note: \(which) outside until you approve this project on this machine \
             (code inside could use your keys): devenv trust
             """)
         _ = FileManager.default.createFile(atPath: marker, contents: nil)
