@@ -29,6 +29,7 @@ struct EnvironmentLauncher {
         var pathPrefix: [String] = []
         var mounts: [SandboxSpec.Bind] = []
         var approved = false
+        var approveCommand = "devenv trust"
         let store: StoreLocation
         if let imageName = options.image {
             let ref = try Reference(parsing: imageName)
@@ -46,6 +47,7 @@ struct EnvironmentLauncher {
             let trust = try ProjectTrust(project: project, manifest: loaded, store: store)
             try trust.requireApproval(global)
             approved = trust.isApproved
+            approveCommand = trust.approveCommand(global)
             let output = BuildOutput(quiet: global.quiet, verbose: global.verbose)
             var builder = EnvironmentBuilder(store: store, layout: layout, output: output)
             builder.locked = options.locked
@@ -102,7 +104,7 @@ struct EnvironmentLauncher {
             }
         }
         let agents = [agent.map { _ in "ssh agent" }, gnupg.map { _ in "GnuPG agent" }].compactMap { $0 }
-        if !agents.isEmpty, manifest != nil, !approved, !global.quiet { noteAgentsOnce(agents, environmentDirectory) }
+        if !agents.isEmpty, manifest != nil, !approved, !global.quiet { noteAgentsOnce(agents, environmentDirectory, approveCommand: approveCommand) }
         var notes: [String] = []
         if let manifest {
             session.shell = manifest.shell.command
@@ -189,13 +191,13 @@ struct EnvironmentLauncher {
     }
 
     /// In a project not approved with `devenv trust`, say once why the agents are not inside.
-    private func noteAgentsOnce(_ agents: [String], _ environmentDirectory: String) {
+    private func noteAgentsOnce(_ agents: [String], _ environmentDirectory: String, approveCommand: String) {
         let marker = environmentDirectory + "/" + Self.agentNote
         guard !FileManager.default.fileExists(atPath: marker) else { return }
         let which = agents.count == 1 ? "your \(agents[0]) stays" : "your \(agents.joined(separator: " and ")) stay"
         Terminal.note("""
             devenv: note: \(which) outside until you approve this project on this machine \
-            (code inside could use your keys): devenv trust
+            (code inside could use your keys): \(approveCommand)
             """)
         _ = FileManager.default.createFile(atPath: marker, contents: nil)
     }
