@@ -26,9 +26,6 @@ final class DirectoryStack {
 
     var root: Int32 { descriptors[0] }
     var top: Int32 { descriptors[descriptors.count - 1] }
-    /// Number of directories open below the root.
-    var depth: Int { names.count }
-
     /// How many leading components of `path`, at most `limit`, are already open.
     func sharedDepth(with path: EntryPath, limit: Int) -> Int {
         var shared = 0

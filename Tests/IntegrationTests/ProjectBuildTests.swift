@@ -4,7 +4,7 @@ import Testing
 /// `devenv lock`, `build`, `run` and `status` on a real project: a Debian base from the test
 /// registry, jq from the Debian mirror, six from PyPI, a setup step. The suite shares one store,
 /// as one user's machine does.
-@Suite(.buildScope, .serialized) struct BuildTests {
+@Suite(.buildScope, .serialized) struct ProjectBuildTests {
     @Test func lockBuildRunAndRebuildOnlyWhatChanged() throws {
         let project = try BuildProject(try BuildProject.standardManifest(), store: try BuildScope.current())
 
