@@ -27,10 +27,20 @@ let package = Package(
         .target(
             name: "DevenvCommands",
             dependencies: [
-                "OCI", "Layers", "Git", "Storage", "Sandbox", "Manifest", "Build",
+                "OCI", "Layers", "Git", "Storage", "Sandbox", "Manifest", "Build", "ImageStore", "Environments", "Templates", "HostChecks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The store as a whole: its directories, the images in it with their unpacked layers,
+        // pulling into it, the environment images built in it, and collecting its garbage.
+        .target(name: "ImageStore", dependencies: ["OCI", "Layers", "Storage", "Sandbox"]),
+        // A project's environment: manifest → lock → plan → layers → a sandbox started on them,
+        // with the trust check before anything is built; progress leaves as events.
+        .target(name: "Environments", dependencies: ["ImageStore", "Build", "Manifest", "Git", "OCI", "Layers", "Storage", "Sandbox", "CLaunch"]),
+        // The manifests `devenv init` writes.
+        .target(name: "Templates"),
+        // `devenv doctor`'s checks of the host, the store and the project.
+        .target(name: "HostChecks", dependencies: ["Environments", "ImageStore", "OCI", "Git", "Manifest", "Sandbox"]),
         .target(
             name: "OCI",
             dependencies: [
@@ -46,27 +56,33 @@ let package = Package(
         .target(name: "Layers", dependencies: ["CArchive", "CLinux", .product(name: "Crypto", package: "swift-crypto")]),
         // Plans a manifest + lock into cached layers and runs the steps that make them.
         .target(name: "Build", dependencies: ["Manifest", "OCI", "Layers", "Sandbox", "Storage", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Git", dependencies: ["CGit2", "CLaunch"]),
+        .target(name: "Git", dependencies: ["CGit2", "CDiscovery"]),
         .target(name: "Sandbox", dependencies: ["CSandbox", "CLaunch", "CSeccomp", "CLinux", .product(name: "Crypto", package: "swift-crypto")]),
         // Everything between clone and execve: no Swift may run there (docs/architecture.md,
         // "Process picture").
         .target(name: "CSandbox"),
         // Launch records (the flat sandbox config devenv-core caches for a fast start), reading
-        // them back and running them, and the project discovery both sides share.
-        .target(name: "CLaunch", dependencies: ["CSandbox"]),
+        // them back and running them.
+        .target(name: "CLaunch", dependencies: ["CSandbox", "CDiscovery"]),
+        // Which project a directory belongs to, for the launcher and (through Git) devenv-core.
+        .target(name: "CDiscovery"),
         .systemLibrary(name: "CLinux"),
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "CGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
-        .testTarget(name: "LayersTests", dependencies: ["Layers", "CLinux"]),
+        .testTarget(name: "LayersTests", dependencies: ["Layers", "CLinux", "TestSupport"]),
         .testTarget(name: "GitTests", dependencies: ["Git"]),
-        .testTarget(name: "ManifestTests", dependencies: ["Manifest"]),
-        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "CLinux"]),
+        .testTarget(name: "ManifestTests", dependencies: ["Manifest", "TestSupport"]),
+        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "CLinux", "TestSupport"]),
         .testTarget(name: "BuildTests", dependencies: ["Build"]),
+        .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore", "OCI", "TestSupport"]),
+        .testTarget(name: "EnvironmentsTests", dependencies: ["Environments", "ImageStore", "Manifest", "Build", "TestSupport"]),
+        // Temporary directories, projects and processes for every test target.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["CLinux", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["CLinux", "TestSupport", .product(name: "Crypto", package: "swift-crypto")],
             // C sources of probes the tests compile and run inside the sandbox, not part of the target.
             exclude: ["Fixtures"]
         ),

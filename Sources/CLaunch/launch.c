@@ -4,20 +4,18 @@
 #define _GNU_SOURCE
 #include "record.h"
 
+#include <cdiscovery.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
-
-extern char **environ;
 
 /* ---- the command line ---- */
 
@@ -157,6 +155,90 @@ static int core_path(char *out, size_t size) {
     return join(out, size, self, "/devenv-core");
 }
 
+/* Where an invocation happens, found as devenv-core finds it. */
+struct place {
+    char start[PATH_MAX];       /* -C's directory, or the working directory */
+    char project[PATH_MAX];
+    char store[PATH_MAX];
+    char core[PATH_MAX];        /* devenv-core's real path */
+};
+
+/* -C's directory, or the working directory; NULL, or why there is none. */
+static const char *start_directory(const struct invocation *inv, char *start, size_t size) {
+    if (inv->directory) {
+        struct stat info;
+        if (!realpath(inv->directory, start) || stat(start, &info) < 0 || !S_ISDIR(info.st_mode)) return "-C is not a directory";
+    } else if (!getcwd(start, size)) {
+        return "no working directory";
+    }
+    return NULL;
+}
+
+/* The work tree of the repository `start` is in, else `start` itself; NULL, or why not. */
+static const char *project_directory(const char *start, char *project, size_t size) {
+    char found[PATH_MAX];
+    if (cdiscovery_work_tree(start, found, sizeof found)) {
+        if (!realpath(found, project)) return "the repository's path cannot be resolved";
+    } else if (!copy(project, size, start)) {
+        return "path too long";
+    }
+    return strcmp(project, "/") == 0 ? "the project would be /" : NULL;
+}
+
+/* NULL, or why the fast start cannot tell where `inv` happens. */
+static const char *locate(const struct invocation *inv, struct place *place) {
+    const char *reason = start_directory(inv, place->start, sizeof place->start);
+    if (!reason) reason = project_directory(place->start, place->project, sizeof place->project);
+    if (reason) return reason;
+    if (!store_root(inv, place->start, place->store, sizeof place->store)) return "no store location";
+    if (!store_private(place->store)) return "the store is not the caller's alone";
+    char core_found[PATH_MAX];
+    if (!core_path(core_found, sizeof core_found) || !realpath(core_found, place->core)) return "cannot find devenv-core";
+    return NULL;
+}
+
+/* The working directory inside: the same place below the project's mount point (the start
+ * directory is the project or below it: discovery walked up from there). 0 when it is not. */
+static int inside_directory(const struct place *place, const char *mount_point, char *cwd, size_t size) {
+    size_t project_length = strlen(place->project);
+    const char *below = place->start + project_length;
+    return strncmp(place->start, place->project, project_length) == 0 && (!*below || *below == '/')
+        && join(cwd, size, mount_point, below);
+}
+
+/* ---- naming the record ---- */
+
+/* The invocation's key (claunch_key); NULL, or why there is none. */
+static const char *invocation_key(const struct invocation *inv, const struct place *place, char *key, size_t size) {
+    struct claunch_key_fields fields = {
+        .verb = inv->verb, .store = place->store, .project = place->project, .image = inv->image,
+        .network = inv->network, .root = inv->root, .locked = inv->locked, .json = inv->json, .quiet = inv->quiet,
+    };
+    switch (claunch_key(&fields, key, size)) {
+    case CLAUNCH_KEY_MADE: return NULL;
+    case CLAUNCH_KEY_TOO_LONG: return "path too long";
+    default: return "a path has a newline in it";
+    }
+}
+
+/* `hash` and then variable=value, or a mark that it is unset. */
+static uint64_t hash_variable(uint64_t hash, const char *variable) {
+    const char *value = getenv(variable);
+    hash = fnv1a(hash, value ? "=" : "-", 1);
+    return value ? fnv1a(hash, value, strlen(value) + 1) : hash;
+}
+
+/* The record's file in `store`; NULL, or why there is none. The caller's variables the
+ * sandbox's environment is made from (PATH and what EnvironmentSession passes through) name the
+ * record too: two shells with different ones, say two terminal types, keep a record each instead
+ * of replacing each other's. The record still checks them; this only picks which one to look at. */
+static const char *record_path(const char *store, const char *key, char *path, size_t size) {
+    uint64_t name = hash_variable(fnv1a(FNV_OFFSET, key, strlen(key)), "PATH");
+    for (size_t i = 0; claunch_passed_variable(i); i++) name = hash_variable(name, claunch_passed_variable(i));
+    int n = snprintf(path, size, "%s/envs/.launch/%016llx", store, (unsigned long long)name);
+    return n < 0 || (size_t)n >= size ? "path too long" : NULL;
+}
+
 /* ---- saying things ---- */
 
 static int tracing(void) { return getenv(CLAUNCH_TRACE_VARIABLE) != NULL; }
@@ -234,56 +316,6 @@ static int answer(struct record *r, const struct invocation *inv, const char *ke
     return 1;
 }
 
-/* newuidmap/newgidmap PID INSIDE OUTSIDE COUNT…, from the map's lines. */
-static int run_map_helper(const char *helper, pid_t pid, const char *map, char *error, size_t size) {
-    char *args[3 * 340 + 3];
-    char pid_text[16], numbers[4096];
-    size_t count = 0;
-    snprintf(pid_text, sizeof pid_text, "%d", (int)pid);
-    if (!copy(numbers, sizeof numbers, map)) {
-        snprintf(error, size, "the id map is too long");
-        return -1;
-    }
-    args[count++] = (char *)helper;
-    args[count++] = pid_text;
-    for (char *save = NULL, *word = strtok_r(numbers, " \n", &save); word; word = strtok_r(NULL, " \n", &save)) {
-        if (count >= sizeof args / sizeof *args - 1) {
-            snprintf(error, size, "the id map has too many ranges");
-            return -1;
-        }
-        args[count++] = word;
-    }
-    args[count] = NULL;
-    pid_t child;
-    int spawned = posix_spawn(&child, helper, NULL, NULL, args, environ);
-    int status = 0;
-    if (spawned == 0) while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
-    if (spawned != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        snprintf(error, size, "%s %s failed%s%s (check the user's lines in /etc/subuid and /etc/subgid)",
-                 helper, pid_text, spawned ? ": " : "", spawned ? strerror(spawned) : "");
-        return -1;
-    }
-    return 0;
-}
-
-static int apply_maps(const struct record *r, pid_t pid, char *error, size_t size) {
-    switch (r->id_mode) {
-    case CLAUNCH_ID_SINGLE:
-        /* An unprivileged process may map its own gid only after giving up setgroups. */
-        if (csandbox_write_map(pid, "setgroups", "deny", error, size) < 0) return -1;
-        /* fall through */
-    case CLAUNCH_ID_ROOT:
-        if (csandbox_write_map(pid, "uid_map", r->uid_map, error, size) < 0) return -1;
-        return csandbox_write_map(pid, "gid_map", r->gid_map, error, size);
-    case CLAUNCH_ID_SUBORDINATE:
-        if (run_map_helper(r->newuidmap, pid, r->uid_map, error, size) < 0) return -1;
-        return run_map_helper(r->newgidmap, pid, r->gid_map, error, size);
-    default:
-        snprintf(error, size, "unknown id mapping");
-        return -1;
-    }
-}
-
 /* What EnvironmentLauncher does with the spec, from the record: the exit status, or -1 when
  * the sandbox could not be set up (nothing ran; the reason is in `error`). */
 static int run_record(struct record *r, const struct invocation *inv, const char *cwd, char *error, size_t error_size) {
@@ -294,7 +326,8 @@ static int run_record(struct record *r, const struct invocation *inv, const char
 
     struct csandbox_process process;
     if (csandbox_spawn(&r->config, &process, error, error_size) != 0) return -1;
-    if (apply_maps(r, process.pid, error, error_size) < 0) {
+    if (csandbox_apply_id_maps(process.pid, r->id_mode, r->uid_map, r->gid_map, r->newuidmap, r->newgidmap, error,
+                               error_size) < 0) {
         csandbox_abort(&process);
         return -1;
     }
@@ -311,6 +344,35 @@ static int run_record(struct record *r, const struct invocation *inv, const char
     return csandbox_wait(&process, owns_terminal);
 }
 
+/* `run` or `enter` from the record, which this frees: 1 with the command's exit status in
+ * `*status`, or 0 (a miss). */
+static int start_from_record(struct record *r, const struct invocation *inv, const struct place *place, const char *key,
+                             const char *path, int *status) {
+    /* Held before the layers are checked: from here on gc deletes none of them. */
+    char held[PATH_MAX];
+    int hold = claunch_hold_layers(r->config.layers_dir, r->config.lowers, r->config.lower_count, held, sizeof held);
+    if (hold < 0) {
+        record_free(r);
+        return miss("cannot mark the layers in use");
+    }
+    char why[PATH_MAX + 64], cwd[PATH_MAX], error[1024];
+    const char *reason = stale(r, key, place->core, why, sizeof why);
+    if (!reason && !inside_directory(place, r->mount_point, cwd, sizeof cwd)) reason = "the working directory is not below the project";
+    if (!reason) {
+        if (tracing()) say("devenv: fast start from %s", path);
+        *status = run_record(r, inv, cwd, error, sizeof error);
+    }
+    claunch_release_layers(hold, held);
+    record_free(r);
+    if (reason) return miss(reason);
+    if (*status >= 0) return 1;
+    /* Nothing ran. Whatever made the recorded sandbox fail (a damaged record, a host that
+     * changed in a way no check covers), the full start decides afresh and says what is wrong. */
+    unlink(path);
+    snprintf(why, sizeof why, "the recorded sandbox failed to start (%s)", error);
+    return miss(why);
+}
+
 int claunch_try(int argc, char **argv, int *status) {
     struct invocation inv;
     if (!parse(argc, argv, &inv)) {
@@ -318,93 +380,20 @@ int claunch_try(int argc, char **argv, int *status) {
                                   || strcmp(argv[1], "build") == 0 || strcmp(argv[1], "status") == 0);
         return starts ? miss("options the fast start does not handle") : 0;
     }
-
-    char start[PATH_MAX], project[PATH_MAX], found[PATH_MAX], store[PATH_MAX], core[PATH_MAX];
-    if (inv.directory) {
-        struct stat info;
-        if (!realpath(inv.directory, start) || stat(start, &info) < 0 || !S_ISDIR(info.st_mode)) return miss("-C is not a directory");
-    } else if (!getcwd(start, sizeof start)) {
-        return miss("no working directory");
-    }
-    if (claunch_discover_work_tree(start, found, sizeof found)) {
-        if (!realpath(found, project)) return miss("the repository's path cannot be resolved");
-    } else if (!copy(project, sizeof project, start)) {
-        return miss("path too long");
-    }
-    if (strcmp(project, "/") == 0) return miss("the project would be /");
-    if (!store_root(&inv, start, store, sizeof store)) return miss("no store location");
-    if (!store_private(store)) return miss("the store is not the caller's alone");
-    char core_found[PATH_MAX];
-    if (!core_path(core_found, sizeof core_found) || !realpath(core_found, core)) return miss("cannot find devenv-core");
-
-    char key[4 * PATH_MAX + 128];
-    int n = inv.answers
-        ? snprintf(key, sizeof key, "devenv-launch %u\n%s\n%s\n%s\n\nlocked=%d json=%d quiet=%d", RECORD_VERSION, inv.verb,
-                   store, project, inv.locked, inv.json, inv.quiet)
-        : snprintf(key, sizeof key, "devenv-launch %u\n%s\n%s\n%s\n%s\nroot=%d network=%s quiet=%d", RECORD_VERSION,
-                   inv.enter ? "enter" : "run", store, project, inv.image ? inv.image : "", inv.root,
-                   inv.network ? inv.network : "", inv.quiet);
-    if (n < 0 || (size_t)n >= sizeof key) return miss("path too long");
-    /* Five newlines of its own; one more is a path's. */
-    size_t newlines = 0;
-    for (const char *c = key; *c; c++) newlines += *c == '\n';
-    if (newlines != 5) return miss("a path has a newline in it");
-
-    /* The caller's variables the sandbox's environment is made from (PATH and what
-     * EnvironmentSession passes through) name the record too: two shells with different ones,
-     * say two terminal types, keep a record each instead of replacing each other's. The record
-     * still checks them; this only picks which one to look at. */
-    static const char *const named_by[] = {"PATH", "TERM", "LANG", "TZ", "COLORTERM"};
-    uint64_t name = fnv1a(FNV_OFFSET, key, strlen(key));
-    for (size_t i = 0; i < sizeof named_by / sizeof *named_by; i++) {
-        const char *value = getenv(named_by[i]);
-        name = fnv1a(name, value ? "=" : "-", 1);
-        if (value) name = fnv1a(name, value, strlen(value) + 1);
-    }
-    char path[PATH_MAX + 64];
-    n = snprintf(path, sizeof path, "%s/envs/.launch/%016llx", store, (unsigned long long)name);
-    if (n < 0 || (size_t)n >= sizeof path) return miss("path too long");
+    struct place place;
+    char key[CLAUNCH_KEY_SIZE], path[PATH_MAX + 64];
+    const char *reason = locate(&inv, &place);
+    if (!reason) reason = invocation_key(&inv, &place, key, sizeof key);
+    if (!reason) reason = record_path(place.store, key, path, sizeof path);
+    if (reason) return miss(reason);
     /* From here on a miss is told where devenv-core should write the record. */
     if (setenv(CLAUNCH_RECORD_VARIABLE, path, 1) < 0 || setenv(CLAUNCH_KEY_VARIABLE, key, 1) < 0) return miss("out of memory");
 
     struct record record;
     char why[PATH_MAX + 64];
     if (record_read(path, &record, why, sizeof why) < 0) return miss(why);
-    if (record.answer || inv.answers) return answer(&record, &inv, key, core, path, status);
-    /* Held before the layers are checked: from here on gc deletes none of them. */
-    char held[PATH_MAX];
-    int hold = claunch_hold_layers(record.config.layers_dir, record.config.lowers, record.config.lower_count, held, sizeof held);
-    if (hold < 0) {
-        record_free(&record);
-        return miss("cannot mark the layers in use");
-    }
-    const char *reason = stale(&record, key, core, why, sizeof why);
-    if (reason) {
-        claunch_release_layers(hold, held);
-        record_free(&record);
-        return miss(reason);
-    }
-    /* The working directory inside: the same place below the project's mount point (the
-     * start directory is the project or below it: discovery walked up from there). */
-    char cwd[PATH_MAX];
-    size_t project_length = strlen(project);
-    if (strncmp(start, project, project_length) != 0 || (start[project_length] && start[project_length] != '/')
-        || !join(cwd, sizeof cwd, record.mount_point, start + project_length)) {
-        claunch_release_layers(hold, held);
-        record_free(&record);
-        return miss("the working directory is not below the project");
-    }
-    if (tracing()) say("devenv: fast start from %s", path);
-    char error[1024];
-    *status = run_record(&record, &inv, cwd, error, sizeof error);
-    claunch_release_layers(hold, held);
-    record_free(&record);
-    if (*status >= 0) return 1;
-    /* Nothing ran. Whatever made the recorded sandbox fail (a damaged record, a host that
-     * changed in a way no check covers), the full start decides afresh and says what is wrong. */
-    unlink(path);
-    snprintf(why, sizeof why, "the recorded sandbox failed to start (%s)", error);
-    return miss(why);
+    if (record.answer || inv.answers) return answer(&record, &inv, key, place.core, path, status);
+    return start_from_record(&record, &inv, &place, key, path, status);
 }
 
 int claunch_exec_core(char **argv) {

@@ -301,8 +301,9 @@ static int split_pair(const char *payload, uint32_t length, uint32_t *number, co
 
 static void *array(size_t count, size_t size) { return calloc(count + 1, size); }
 
-int record_read(const char *path, struct record *r, char *why, size_t why_size) {
-    memset(r, 0, sizeof *r);
+/* Reads the file at `path` whole into r->buffer: only a plain file of sensible size that the
+ * caller owns. 0, or -1 with the reason in `why`. */
+static int load(const char *path, struct record *r, char *why, size_t why_size) {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) {
         snprintf(why, why_size, errno == ENOENT ? "no record yet" : "cannot open the record: %s", strerror(errno));
@@ -335,20 +336,29 @@ int record_read(const char *path, struct record *r, char *why, size_t why_size) 
         snprintf(why, why_size, "cannot read the record");
         return -1;
     }
+    return 0;
+}
+
+static int current_version(const struct record *r) {
     uint32_t version = 0;
-    if (r->size < RECORD_HEADER_SIZE || memcmp(r->buffer, RECORD_MAGIC, 4) != 0
-        || (memcpy(&version, r->buffer + 4, 4), version != RECORD_VERSION)) {
-        record_free(r);
-        snprintf(why, why_size, "the record is of another devenv version");
-        return -1;
-    }
+    if (r->size < RECORD_HEADER_SIZE || memcmp(r->buffer, RECORD_MAGIC, 4) != 0) return 0;
+    memcpy(&version, r->buffer + 4, 4);
+    return version == RECORD_VERSION;
+}
+
+static int checksum_matches(const struct record *r) {
     uint64_t checksum;
     memcpy(&checksum, r->buffer + 8, sizeof checksum);
-    if (checksum != fnv1a(FNV_OFFSET, r->buffer + RECORD_HEADER_SIZE, r->size - RECORD_HEADER_SIZE)) goto corrupt;
+    return checksum == fnv1a(FNV_OFFSET, r->buffer + RECORD_HEADER_SIZE, r->size - RECORD_HEADER_SIZE);
+}
 
-    /* First pass: how long each list is. */
-    size_t counts[TAG_ANSWER_STATUS + 1] = {0};
-    struct cursor c = {r->buffer + RECORD_HEADER_SIZE, r->buffer + r->size};
+static struct cursor entries(const struct record *r) {
+    return (struct cursor){r->buffer + RECORD_HEADER_SIZE, r->buffer + r->size};
+}
+
+/* How many entries of each tag there are: the lists' lengths. -1 for a truncated entry. */
+static int count_entries(const struct record *r, size_t counts[TAG_ANSWER_STATUS + 1]) {
+    struct cursor c = entries(r);
     uint16_t tag;
     const char *payload;
     uint32_t length;
@@ -356,7 +366,10 @@ int record_read(const char *path, struct record *r, char *why, size_t why_size) 
     while ((more = next_entry(&c, &tag, &payload, &length)) > 0) {
         if (tag <= TAG_ANSWER_STATUS) counts[tag]++;
     }
-    if (more < 0) goto corrupt;
+    return more;
+}
+
+static int allocate_lists(struct record *r, const size_t counts[TAG_ANSWER_STATUS + 1]) {
     r->checks = array(counts[TAG_CHECK], sizeof *r->checks);
     r->check_paths = array(counts[TAG_CHECK], sizeof *r->check_paths);
     r->variable_names = array(counts[TAG_VARIABLE], sizeof *r->variable_names);
@@ -369,123 +382,167 @@ int record_read(const char *path, struct record *r, char *why, size_t why_size) 
     r->binds = array(counts[TAG_BIND], sizeof *r->binds);
     r->tmpfs = array(counts[TAG_TMPFS], sizeof *r->tmpfs);
     r->files = array(counts[TAG_FILE], sizeof *r->files);
-    if (!r->checks || !r->check_paths || !r->variable_names || !r->variable_values || !r->argv || !r->envp
-        || !r->lowers || !r->masked || !r->readonly || !r->binds || !r->tmpfs || !r->files) goto corrupt;
+    return r->checks && r->check_paths && r->variable_names && r->variable_values && r->argv && r->envp && r->lowers
+        && r->masked && r->readonly && r->binds && r->tmpfs && r->files ? 0 : -1;
+}
 
-    size_t argc = 0, envc = 0;
-    int have_ids = 0, idmapped = 0;
-    c = (struct cursor){r->buffer + RECORD_HEADER_SIZE, r->buffer + r->size};
-    while ((more = next_entry(&c, &tag, &payload, &length)) > 0) {
-        const char *text = whole_string(payload, length);
-        uint32_t number = 0;
-        const char *first, *second;
-        size_t second_length;
-        switch (tag) {
-        case TAG_KEY: if (!(r->key = text)) goto corrupt; break;
-        case TAG_CORE: if (!(r->core = text)) goto corrupt; break;
-        case TAG_PROJECT: if (!(r->project = text)) goto corrupt; break;
-        case TAG_MOUNT_POINT: if (!(r->mount_point = text)) goto corrupt; break;
-        case TAG_NOTES: if (!(r->notes = text)) goto corrupt; break;
-        case TAG_UID_MAP: if (!(r->uid_map = text)) goto corrupt; break;
-        case TAG_GID_MAP: if (!(r->gid_map = text)) goto corrupt; break;
-        case TAG_NEWUIDMAP: if (!(r->newuidmap = text)) goto corrupt; break;
-        case TAG_NEWGIDMAP: if (!(r->newgidmap = text)) goto corrupt; break;
-        case TAG_HOSTNAME: if (!(r->config.hostname = text)) goto corrupt; break;
-        case TAG_LAYERS_DIR: if (!(r->config.layers_dir = text)) goto corrupt; break;
-        case TAG_SCRATCH: if (!(r->config.scratch = text)) goto corrupt; break;
-        case TAG_ARGV: if (!(r->argv[argc++] = text)) goto corrupt; break;
-        case TAG_ENV: if (!(r->envp[envc++] = text)) goto corrupt; break;
-        case TAG_LOWER: if (!(r->lowers[r->lower_count++] = text)) goto corrupt; break;
-        case TAG_MASKED: if (!(r->masked[r->masked_count++] = text)) goto corrupt; break;
-        case TAG_READONLY: if (!(r->readonly[r->readonly_count++] = text)) goto corrupt; break;
-        case TAG_FOREGROUND: case TAG_ID_MODE: case TAG_WRITABLE_ROOT: case TAG_NEW_NETWORK: case TAG_IDMAP:
-            if (length != sizeof number) goto corrupt;
-            memcpy(&number, payload, sizeof number);
-            if (tag == TAG_FOREGROUND) r->foreground = number != 0;
-            else if (tag == TAG_ID_MODE) r->id_mode = (int)number;
-            else if (tag == TAG_WRITABLE_ROOT) r->config.writable_root = number != 0;
-            else if (tag == TAG_IDMAP) idmapped = number != 0;
-            else r->config.new_network = number != 0;
-            break;
-        case TAG_INVOKER: {
-            uint32_t ids[2];
-            if (length != sizeof ids) goto corrupt;
-            memcpy(ids, payload, sizeof ids);
-            r->invoker_uid = ids[0];
-            r->invoker_gid = ids[1];
-            break;
-        }
-        case TAG_IDS: {
-            struct record_ids ids;
-            if (length != sizeof ids) goto corrupt;
-            memcpy(&ids, payload, sizeof ids);
-            r->config.uid = ids.uid;
-            r->config.gid = ids.gid;
-            r->config.root_mapped = (int)ids.root_mapped;
-            r->config.setgroups_allowed = (int)ids.setgroups_allowed;
-            have_ids = 1;
-            break;
-        }
-        case TAG_CHECK: {
-            /* The struct is copied out: the payload need not be aligned. */
-            if (length < sizeof(struct file_check) + 1) goto corrupt;
-            struct file_check *check = malloc(sizeof *check);
-            if (!check) goto corrupt;
-            memcpy(check, payload, sizeof *check);
-            const char *check_path = whole_string(payload + sizeof *check, length - (uint32_t)sizeof *check);
-            r->checks[r->check_count] = check;
-            if (!check_path) goto corrupt;
-            r->check_paths[r->check_count++] = check_path;
-            break;
-        }
-        case TAG_VARIABLE:
-            if (split_pair(payload, length, &number, &first, &second, &second_length) < 0 || !whole_string(second, (uint32_t)second_length)) goto corrupt;
-            r->variable_names[r->variable_count] = first;
-            r->variable_values[r->variable_count++] = number ? second : NULL;
-            break;
-        case TAG_BIND:
-            if (split_pair(payload, length, &number, &first, &second, &second_length) < 0 || !whole_string(second, (uint32_t)second_length)) goto corrupt;
-            r->binds[r->bind_count++] = (struct csandbox_bind){.source = first, .target = second, .readonly = (int)(number & 1), .symlink = (int)(number >> 1 & 1)};
-            break;
-        case TAG_TMPFS:
-            if (split_pair(payload, length, &number, &first, &second, &second_length) < 0 || !whole_string(second, (uint32_t)second_length)) goto corrupt;
-            r->tmpfs[r->tmpfs_count++] = (struct csandbox_tmpfs){.target = first, .options = second};
-            break;
-        case TAG_FILE:
-            if (split_pair(payload, length, &number, &first, &second, &second_length) < 0) goto corrupt;
-            r->files[r->file_count++] = (struct csandbox_file){.path = first, .content = second, .length = second_length, .mode = number};
-            break;
-        case TAG_SECCOMP:
-            r->config.seccomp_filter = payload;
-            r->config.seccomp_length = length;
-            break;
-        case TAG_ANSWER_OUT:
-            r->answer = 1;
-            r->answer_out = payload;
-            r->answer_out_length = length;
-            break;
-        case TAG_ANSWER_ERR:
-            r->answer_err = payload;
-            r->answer_err_length = length;
-            break;
-        case TAG_ANSWER_STATUS:
-            if (length != sizeof number) goto corrupt;
-            memcpy(&number, payload, sizeof number);
-            r->answer_status = (int)number;
-            break;
-        default:
-            goto corrupt;
-        }
+/* What decoding learns besides the record's own fields. */
+struct decoding {
+    size_t argc, envc;
+    int have_ids, idmapped;
+};
+
+/* Where an entry holding one string goes: a field, or the next place in a list; NULL when `tag`
+ * is not such an entry. */
+static const char **string_slot(struct record *r, struct decoding *d, uint16_t tag) {
+    switch (tag) {
+    case TAG_KEY: return &r->key;
+    case TAG_CORE: return &r->core;
+    case TAG_PROJECT: return &r->project;
+    case TAG_MOUNT_POINT: return &r->mount_point;
+    case TAG_NOTES: return &r->notes;
+    case TAG_UID_MAP: return &r->uid_map;
+    case TAG_GID_MAP: return &r->gid_map;
+    case TAG_NEWUIDMAP: return &r->newuidmap;
+    case TAG_NEWGIDMAP: return &r->newgidmap;
+    case TAG_HOSTNAME: return &r->config.hostname;
+    case TAG_LAYERS_DIR: return &r->config.layers_dir;
+    case TAG_SCRATCH: return &r->config.scratch;
+    case TAG_ARGV: return &r->argv[d->argc++];
+    case TAG_ENV: return &r->envp[d->envc++];
+    case TAG_LOWER: return &r->lowers[r->lower_count++];
+    case TAG_MASKED: return &r->masked[r->masked_count++];
+    case TAG_READONLY: return &r->readonly[r->readonly_count++];
+    default: return NULL;
     }
-    if (more < 0 || !r->key || !r->core || !r->project || !r->mount_point || !r->notes) goto corrupt;
-    if (r->answer) {
-        /* Nothing to run in an answer: one with a sandbox in it is not one devenv wrote. */
-        if (!r->answer_err || counts[TAG_ANSWER_STATUS] != 1 || counts[TAG_ARGV] || counts[TAG_LOWER]) goto corrupt;
+}
+
+/* An entry holding one 32-bit number. */
+static int decode_number(struct record *r, struct decoding *d, uint16_t tag, const char *payload, uint32_t length) {
+    uint32_t number;
+    if (length != sizeof number) return -1;
+    memcpy(&number, payload, sizeof number);
+    switch (tag) {
+    case TAG_FOREGROUND: r->foreground = number != 0; break;
+    case TAG_ID_MODE: r->id_mode = (int)number; break;
+    case TAG_WRITABLE_ROOT: r->config.writable_root = number != 0; break;
+    case TAG_NEW_NETWORK: r->config.new_network = number != 0; break;
+    case TAG_IDMAP: d->idmapped = number != 0; break;
+    default: r->answer_status = (int)number; break;
+    }
+    return 0;
+}
+
+static int decode_invoker(struct record *r, const char *payload, uint32_t length) {
+    uint32_t ids[2];
+    if (length != sizeof ids) return -1;
+    memcpy(ids, payload, sizeof ids);
+    r->invoker_uid = ids[0];
+    r->invoker_gid = ids[1];
+    return 0;
+}
+
+static int decode_ids(struct record *r, struct decoding *d, const char *payload, uint32_t length) {
+    struct record_ids ids;
+    if (length != sizeof ids) return -1;
+    memcpy(&ids, payload, sizeof ids);
+    r->config.uid = ids.uid;
+    r->config.gid = ids.gid;
+    r->config.root_mapped = (int)ids.root_mapped;
+    r->config.setgroups_allowed = (int)ids.setgroups_allowed;
+    d->have_ids = 1;
+    return 0;
+}
+
+static int decode_check(struct record *r, const char *payload, uint32_t length) {
+    /* The struct is copied out: the payload need not be aligned. */
+    if (length < sizeof(struct file_check) + 1) return -1;
+    struct file_check *check = malloc(sizeof *check);
+    if (!check) return -1;
+    memcpy(check, payload, sizeof *check);
+    const char *check_path = whole_string(payload + sizeof *check, length - (uint32_t)sizeof *check);
+    r->checks[r->check_count] = check;
+    if (!check_path) return -1;
+    r->check_paths[r->check_count++] = check_path;
+    return 0;
+}
+
+/* A variable, bind, tmpfs mount or file: a number and two strings (a file's second is bytes). */
+static int decode_pair(struct record *r, uint16_t tag, const char *payload, uint32_t length) {
+    uint32_t number;
+    const char *first, *second;
+    size_t second_length;
+    if (split_pair(payload, length, &number, &first, &second, &second_length) < 0) return -1;
+    if (tag == TAG_FILE) {
+        r->files[r->file_count++] = (struct csandbox_file){.path = first, .content = second, .length = second_length, .mode = number};
         return 0;
     }
-    if (!r->config.hostname || !r->config.layers_dir || !r->config.scratch || !have_ids || !r->id_mode || !r->uid_map || !r->gid_map
-        || (r->id_mode == CLAUNCH_ID_SUBORDINATE && (!r->newuidmap || !r->newgidmap))) goto corrupt;
+    if (!whole_string(second, (uint32_t)second_length)) return -1;
+    if (tag == TAG_VARIABLE) {
+        r->variable_names[r->variable_count] = first;
+        r->variable_values[r->variable_count++] = number ? second : NULL;
+    } else if (tag == TAG_BIND) {
+        r->binds[r->bind_count++] = (struct csandbox_bind){.source = first, .target = second, .readonly = (int)(number & 1), .symlink = (int)(number >> 1 & 1)};
+    } else {
+        r->tmpfs[r->tmpfs_count++] = (struct csandbox_tmpfs){.target = first, .options = second};
+    }
+    return 0;
+}
 
+static int decode_entry(struct record *r, struct decoding *d, uint16_t tag, const char *payload, uint32_t length) {
+    const char **slot = string_slot(r, d, tag);
+    if (slot) return (*slot = whole_string(payload, length)) ? 0 : -1;
+    switch (tag) {
+    case TAG_FOREGROUND: case TAG_ID_MODE: case TAG_WRITABLE_ROOT: case TAG_NEW_NETWORK: case TAG_IDMAP:
+    case TAG_ANSWER_STATUS:
+        return decode_number(r, d, tag, payload, length);
+    case TAG_INVOKER: return decode_invoker(r, payload, length);
+    case TAG_IDS: return decode_ids(r, d, payload, length);
+    case TAG_CHECK: return decode_check(r, payload, length);
+    case TAG_VARIABLE: case TAG_BIND: case TAG_TMPFS: case TAG_FILE: return decode_pair(r, tag, payload, length);
+    case TAG_SECCOMP:
+        r->config.seccomp_filter = payload;
+        r->config.seccomp_length = length;
+        return 0;
+    case TAG_ANSWER_OUT:
+        r->answer = 1;
+        r->answer_out = payload;
+        r->answer_out_length = length;
+        return 0;
+    case TAG_ANSWER_ERR:
+        r->answer_err = payload;
+        r->answer_err_length = length;
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+/* Every entry into the record (the lists allocated); -1 for one that is not well-formed. */
+static int decode_entries(struct record *r, struct decoding *d) {
+    struct cursor c = entries(r);
+    uint16_t tag;
+    const char *payload;
+    uint32_t length;
+    int more;
+    while ((more = next_entry(&c, &tag, &payload, &length)) > 0) {
+        if (decode_entry(r, d, tag, payload, length) < 0) return -1;
+    }
+    return more;
+}
+
+/* Whether the entries make a whole record of their kind, every required one there. */
+static int complete(const struct record *r, const size_t counts[TAG_ANSWER_STATUS + 1], const struct decoding *d) {
+    if (!r->key || !r->core || !r->project || !r->mount_point || !r->notes) return 0;
+    /* Nothing to run in an answer: one with a sandbox in it is not one devenv wrote. */
+    if (r->answer) return r->answer_err && counts[TAG_ANSWER_STATUS] == 1 && !counts[TAG_ARGV] && !counts[TAG_LOWER];
+    return r->config.hostname && r->config.layers_dir && r->config.scratch && d->have_ids && r->id_mode && r->uid_map
+        && r->gid_map && (r->id_mode != CSANDBOX_ID_SUBORDINATE || (r->newuidmap && r->newgidmap));
+}
+
+/* Points the sandbox config at what was read; argv, cwd and foreground are the launcher's, and
+ * stdio its own. */
+static void assemble_config(struct record *r, int idmapped) {
     if (idmapped) {
         r->config.idmap_uid_map = r->uid_map;
         r->config.idmap_gid_map = r->gid_map;
@@ -504,12 +561,25 @@ int record_read(const char *path, struct record *r, char *why, size_t why_size) 
     r->config.readonly = r->readonly;
     r->config.readonly_count = r->readonly_count;
     r->config.stdio[0] = r->config.stdio[1] = r->config.stdio[2] = -1;
-    return 0;
+}
 
-corrupt:
+static int rejected(struct record *r, char *why, size_t why_size, const char *reason) {
     record_free(r);
-    snprintf(why, why_size, "the record is damaged");
+    snprintf(why, why_size, "%s", reason);
     return -1;
+}
+
+int record_read(const char *path, struct record *r, char *why, size_t why_size) {
+    memset(r, 0, sizeof *r);
+    if (load(path, r, why, why_size) < 0) return -1;
+    if (!current_version(r)) return rejected(r, why, why_size, "the record is of another devenv version");
+    size_t counts[TAG_ANSWER_STATUS + 1] = {0};
+    struct decoding d = {0};
+    if (!checksum_matches(r) || count_entries(r, counts) < 0 || allocate_lists(r, counts) < 0 || decode_entries(r, &d) < 0
+        || !complete(r, counts, &d))
+        return rejected(r, why, why_size, "the record is damaged");
+    if (!r->answer) assemble_config(r, d.idmapped);
+    return 0;
 }
 
 void record_free(struct record *r) {

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Environments
 import Foundation
+import ImageStore
 import Layers
 import OCI
 import Storage

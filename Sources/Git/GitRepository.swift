@@ -1,5 +1,5 @@
 import CGit2
-import CLaunch
+import CDiscovery
 import Foundation
 
 /// The one place devenv talks to libgit2. Everything libgit2 hands back is copied into Swift
@@ -20,10 +20,10 @@ public enum GitRepository {
     /// as libgit2 does without GIT_REPOSITORY_OPEN_CROSS_FS) rather than calling it: every
     /// `devenv run` asks, and `git_libgit2_init` alone costs several milliseconds of a start
     /// that should cost few, because libgit2's mbedTLS backend parses the system's whole CA
-    /// bundle at init. The walk is CLaunch's, so the fast-start launcher finds the same project.
+    /// bundle at init. The walk is CDiscovery's, so the fast-start launcher finds the same project.
     public static func discoverWorkingTree(from path: String) -> String? {
         var found = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        guard claunch_discover_work_tree(path, &found, found.count) == 1 else { return nil }
+        guard cdiscovery_work_tree(path, &found, found.count) == 1 else { return nil }
         return String(decoding: found.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 

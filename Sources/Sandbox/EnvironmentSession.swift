@@ -1,3 +1,4 @@
+import CLaunch
 import Foundation
 
 /// A command or shell in a development environment, as `devenv run` and `devenv enter` ask for
@@ -55,7 +56,12 @@ public struct EnvironmentSession: Sendable {
     public var hostHosts: String?
 
     /// Variables taken from the caller when set; everything else comes from the image.
-    public static let passedThrough = ["TERM", "LANG", "TZ", "COLORTERM"]
+    public static let passedThrough: [String] = {
+        // The launcher's list (claunch_passed_variable), so both sides pass and name by the same.
+        var names: [String] = []
+        while let name = claunch_passed_variable(names.count) { names.append(String(cString: name)) }
+        return names
+    }()
     static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
     static let bashrc = "/etc/devenv/bashrc"
     static let shrc = "/etc/devenv/shrc"

@@ -1,3 +1,4 @@
+import CSandbox
 import Foundation
 
 /// Who the command is inside and how the sandbox's user namespace maps ids to the host
@@ -114,53 +115,31 @@ public struct IDMapping: Sendable, Equatable {
     /// setgroups(2) stays allowed unless the kernel requires "deny" (an unprivileged single-id map).
     var setgroupsAllowed: Bool { mode != .single }
 
-    /// Writes the maps of the child `pid`, which waits for them.
-    func apply(to pid: Int32) throws(SandboxError) {
+    /// The maps as the kernel takes them: one "inside outside count" line per range.
+    var uidMap: String { Self.mapText(uids) }
+    var gidMap: String { Self.mapText(gids) }
+
+    private static func mapText(_ ranges: [IDRange]) -> String {
+        ranges.map(\.description).joined(separator: "\n") + "\n"
+    }
+
+    /// How C applies the maps (a launch record stores it too).
+    var cMode: csandbox_id_mode {
         switch mode {
-        case .root:
-            try Self.write("/proc/\(pid)/uid_map", uids)
-            try Self.write("/proc/\(pid)/gid_map", gids)
-        case .single:
-            // An unprivileged process may map its own gid only after giving up setgroups.
-            try Self.write("/proc/\(pid)/setgroups", text: "deny")
-            try Self.write("/proc/\(pid)/uid_map", uids)
-            try Self.write("/proc/\(pid)/gid_map", gids)
-        case .subordinate:
-            try Self.run(Self.helper("newuidmap"), pid: pid, uids)
-            try Self.run(Self.helper("newgidmap"), pid: pid, gids)
+        case .root: CSANDBOX_ID_ROOT
+        case .single: CSANDBOX_ID_SINGLE
+        case .subordinate: CSANDBOX_ID_SUBORDINATE
         }
     }
 
-    private static func write(_ path: String, _ ranges: [IDRange]) throws(SandboxError) {
-        try write(path, text: ranges.map(\.description).joined(separator: "\n") + "\n")
-    }
-
-    /// The kernel takes a map in one write(2).
-    private static func write(_ path: String, text: String) throws(SandboxError) {
-        let fd = open(path, O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw SandboxError(.host, "open \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        let bytes = Array(text.utf8)
-        guard Glibc.write(fd, bytes, bytes.count) == bytes.count else {
-            throw SandboxError(.host, "write \(path) (\(text.trimmingCharacters(in: .newlines))): \(String(cString: strerror(errno)))")
-        }
-    }
-
-    private static func run(_ executable: String, pid: Int32, _ ranges: [IDRange]) throws(SandboxError) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = [String(pid)] + ranges.flatMap { [String($0.inside), String($0.outside), String($0.count)] }
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        do { try process.run() } catch {
-            throw SandboxError(.host, "cannot run \(executable): \(error)")
-        }
-        let output = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let detail = String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            throw SandboxError(.host, "\(executable) \(process.arguments!.joined(separator: " ")) failed: \(detail) (check the user's lines in /etc/subuid and /etc/subgid)")
+    /// Writes the maps of the child `pid`, which waits for them, or has newuidmap and newgidmap
+    /// write them: `csandbox_apply_id_maps`, as the launcher's fast start does.
+    func apply(to pid: Int32) throws(SandboxError) {
+        let helpers = mode == .subordinate ? (Self.helper("newuidmap"), Self.helper("newgidmap")) : nil
+        var error = [CChar](repeating: 0, count: 4096)
+        let applied = csandbox_apply_id_maps(pid, Int32(cMode.rawValue), uidMap, gidMap, helpers?.0, helpers?.1, &error, error.count)
+        guard applied == 0 else {
+            throw SandboxError(.host, String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
     }
 

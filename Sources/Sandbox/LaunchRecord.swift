@@ -16,8 +16,7 @@ public struct LaunchRecord: Sendable {
         case directory(String)
     }
 
-    /// Where the launcher looks for it, and its description of the invocation
-    /// ("devenv-launch 1\nverb\nstore\nproject\nimage\nflags").
+    /// Where the launcher looks for it, and its description of the invocation (`claunch_key`).
     public var path: String
     public var key: String
     /// The devenv-core binary (itself checked as content: a new devenv recomputes).
@@ -52,6 +51,45 @@ public struct LaunchRecord: Sendable {
         return (path, key, Array(fields.dropFirst()))
     }
 
+    /// The key the launcher asks a record of `run` or `enter` (`verb`) under, for these fields as
+    /// devenv-core reads them (`claunch_key`): a record is written only when it equals the
+    /// requested one. Nil when there is no such key (a field with a newline, or too long).
+    public static func runKey(verb: String, store: String, project: String, image: String?, root: Bool, network: String?,
+                              quiet: Bool) -> String? {
+        let arena = CArena()
+        var fields = claunch_key_fields()
+        fields.verb = arena.string(verb)
+        fields.store = arena.string(store)
+        fields.project = arena.string(project)
+        fields.image = image.map(arena.string)
+        fields.network = network.map(arena.string)
+        fields.root = root ? 1 : 0
+        fields.quiet = quiet ? 1 : 0
+        return key(fields, arena)
+    }
+
+    /// The key the launcher asks an answer record of `build` or `status` (`verb`) under, as
+    /// `runKey`.
+    public static func answerKey(verb: String, store: String, project: String, locked: Bool, json: Bool,
+                                 quiet: Bool) -> String? {
+        let arena = CArena()
+        var fields = claunch_key_fields()
+        fields.verb = arena.string(verb)
+        fields.store = arena.string(store)
+        fields.project = arena.string(project)
+        fields.locked = locked ? 1 : 0
+        fields.json = json ? 1 : 0
+        fields.quiet = quiet ? 1 : 0
+        return key(fields, arena)
+    }
+
+    private static func key(_ fields: claunch_key_fields, _ arena: CArena) -> String? {
+        var key = [CChar](repeating: 0, count: Int(CLAUNCH_KEY_SIZE))
+        let result = withExtendedLifetime(arena) { withUnsafePointer(to: fields) { claunch_key($0, &key, key.count) } }
+        guard result == Int32(CLAUNCH_KEY_MADE.rawValue) else { return nil }
+        return String(decoding: key.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// The instant to pass as `notAfter`, taken before any input is read: the coarse clock, which
     /// is what the kernel stamps files with (or behind what it stamps them with), so any change
     /// after this instant carries a stamp at or after it.
@@ -68,14 +106,9 @@ public struct LaunchRecord: Sendable {
         var input = inputs(arena)
         input.foreground = spec.foreground ? 1 : 0
         let identity = spec.identity
-        let mode: claunch_id_mode = switch identity.mode {
-        case .root: CLAUNCH_ID_ROOT
-        case .single: CLAUNCH_ID_SINGLE
-        case .subordinate: CLAUNCH_ID_SUBORDINATE
-        }
-        input.id_mode = Int32(mode.rawValue)
-        input.uid_map = arena.string(identity.uids.map(\.description).joined(separator: "\n") + "\n")
-        input.gid_map = arena.string(identity.gids.map(\.description).joined(separator: "\n") + "\n")
+        input.id_mode = Int32(identity.cMode.rawValue)
+        input.uid_map = arena.string(identity.uidMap)
+        input.gid_map = arena.string(identity.gidMap)
         input.newuidmap = arena.string(IDMapping.helper("newuidmap"))
         input.newgidmap = arena.string(IDMapping.helper("newgidmap"))
         var error = [CChar](repeating: 0, count: 1024)

@@ -6,7 +6,7 @@ import Testing
 /// requirements file from the repository into the lock. An edit rebuilds from the step that reads
 /// the file and says which file changed, through `build` and through a fast `run` alike. Run as
 /// root and as both rootless users (scripts/test).
-@Suite(.buildScope, .serialized) struct BuildInputsTests {
+@Suite(.buildScope, .serialized, .tags(.rootless)) struct BuildInputsTests {
     static func manifest(files: String = "[\"config/app.json\", \"package.json\"]") throws -> String {
         """
         [base]

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -8,11 +9,11 @@ import Glibc
 /// Issue 12, item 4: a build step — which `devenv clone` runs without asking — reaches the
 /// internet but not the services on the developer's loopback (here the test registry on
 /// 127.0.0.1). Its network helper, slirp4netns, ends with the build, also when devenv is killed.
-@Suite(.serialized) struct BuildNetworkTests {
-    let store: TempDir
+@Suite(.serialized, .tags(.rootless)) struct BuildNetworkTests {
+    let store: TemporaryDirectory
 
     init() throws {
-        store = try TempDir("build-network")
+        store = try TemporaryDirectory("build-network")
     }
 
     /// A locked project on the test registry's Debian with one setup step.

@@ -1,11 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `devenv clone` of bare repositories served by `git daemon` and by file:// URLs: the clone, its
 /// progress, what a repository without .devenv/ gets, failures that leave nothing behind, and
 /// the newcomer's path from a URL to a command running in the project's environment.
 @Suite struct CloneTests {
-    let temp: TempDir
+    let temp: TemporaryDirectory
     /// Bare repositories: project.git (with a .devenv/ naming the test registry's Debian) and
     /// plain.git (without).
     var served: String { temp.path + "/served" }
@@ -15,7 +16,7 @@ import Testing
     static let hello = "hello from the newcomer's project"
 
     init() throws {
-        temp = try TempDir("clone")
+        temp = try TemporaryDirectory("clone")
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         try makeBareRepository("plain", files: ["README": "no environment here\n"])
         try makeBareRepository("project", files: [

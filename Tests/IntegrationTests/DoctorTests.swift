@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `devenv doctor` on the test machine, which runs everything devenv needs: as root and as an
@@ -18,8 +19,8 @@ import Testing
     func status(_ checks: [String: [String: Any]], _ name: String) -> String? { checks[name]?["status"] as? String }
 
     @Test func asRootEverythingWorks() throws {
-        let store = try TempDir("doctor-store")
-        let outside = try TempDir("doctor-cwd")
+        let store = try TemporaryDirectory("doctor-store")
+        let outside = try TemporaryDirectory("doctor-cwd")
         let text = try Shell.run(try TestEnvironment.binary(), ["doctor", "--store", store.path, "-C", outside.path])
         #expect(text.status == 0, "\(text.output)")
         for (name, detail) in [("user namespaces", "created one with the root id mapping"), ("overlayfs", "mounted one with userxattr in a user namespace"),
@@ -40,7 +41,7 @@ import Testing
 
     @Test func aUserWithSubordinateIDsIsFineAndOneWithoutIsWarned() throws {
         for (user, mode, expected) in [("devenv-sub", "subordinate", "ok"), ("devenv-nosub", "single", "warn")] {
-            let temp = try TempDir("doctor-\(user)")
+            let temp = try TemporaryDirectory("doctor-\(user)")
             _ = try Shell.run("chown", [user, temp.path])
             let result = try Shell.run("runuser", ["-u", user, "--", try TestEnvironment.binary(), "doctor", "--json", "--store", temp.path + "/store", "-C", temp.path])
             #expect(result.status == 0, "\(user): \(result.output)")
@@ -56,8 +57,8 @@ import Testing
     }
 
     @Test func aProjectsManifestAndRegistryAreChecked() throws {
-        let project = try TempDir("doctor-project")
-        let store = try TempDir("doctor-store")
+        let project = try TemporaryDirectory("doctor-project")
+        let store = try TemporaryDirectory("doctor-store")
         try FileManager.default.createDirectory(atPath: project.path + "/.devenv", withIntermediateDirectories: true)
         func doctor(_ manifest: String) throws -> Shell.Result {
             try manifest.write(toFile: project.path + "/.devenv/devenv.toml", atomically: true, encoding: .utf8)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -10,11 +11,11 @@ import Glibc
 /// ssh agent in projects they approved, and bash's history kept with the project. Run as root and
 /// as both unprivileged users; git inside is the host's, mounted by the manifest (the fixture
 /// image has none).
-@Suite(.buildScope, .serialized) struct EverydayShellTests {
-    let home: TempDir
+@Suite(.buildScope, .serialized, .tags(.rootless)) struct EverydayShellTests {
+    let home: TemporaryDirectory
 
     init() throws {
-        home = try TempDir("git-home")
+        home = try TemporaryDirectory("git-home")
         try """
             [user]
             \tname = Ada Lovelace
@@ -81,7 +82,7 @@ import Glibc
     /// code could otherwise use the user's keys. Root's sandboxes run as ids ssh-agent refuses, so
     /// root gets none. Talks the agent protocol with perl (the image has no ssh).
     @Test func theSSHAgentIsThereInApprovedProjectsOnly() throws {
-        let sockets = try TempDir("agent")
+        let sockets = try TemporaryDirectory("agent")
         let socket = sockets.path + "/agent.sock"
         // Started by python, which closes every other descriptor in the child: the agent would
         // otherwise keep this process's output pipes open, and their reader waiting.
@@ -141,7 +142,7 @@ extension EverydayShellTests {
     /// keyring read-only, in approved projects and not as root. gpg inside (from Debian, in the
     /// environment) signs with the host's key, and the host's gpg verifies the signature.
     @Test func theGnuPGAgentSignsInApprovedProjectsOnly() throws {
-        let keys = try TempDir("gnupg")
+        let keys = try TemporaryDirectory("gnupg")
         #expect(chmod(keys.path, 0o700) == 0)
         let gpg = ["--batch", "--homedir", keys.path]
         // Started by python, which closes every other descriptor in the daemon (see the ssh test).

@@ -5,7 +5,7 @@ import Testing
 /// launcher from the answer record the last full one left, without starting devenv-core, and
 /// say exactly what devenv-core says; any change to what the answer rests on (an input file, the
 /// lock, a layer) makes the next one a full run again. Run as root and rootless (scripts/test).
-@Suite(.buildScope, .serialized) struct FastAnswerTests {
+@Suite(.buildScope, .serialized, .tags(.rootless)) struct FastAnswerTests {
     static let answeredPrefix = "devenv: answered from "
     static let fullPrefix = "devenv: full start: "
 

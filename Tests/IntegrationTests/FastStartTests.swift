@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -14,12 +15,12 @@ import Glibc
 /// Serialized: every `--image` record checks the store's oci/index.json, which any pull rewrites
 /// (a project's first run resolves its base image into it), so tests running side by side would
 /// turn each other's fast starts into full ones.
-@Suite(.sandboxScope, .serialized) struct FastStartTests {
+@Suite(.sandboxScope, .serialized, .tags(.rootless)) struct FastStartTests {
     /// A git repository: the working directory of every devenv run in a test.
-    let project: TempDir
+    let project: TemporaryDirectory
 
     init() throws {
-        project = try TempDir("fast-start")
+        project = try TemporaryDirectory("fast-start")
         let initialized = try Shell.run("git", ["init", "-q", project.path])
         try #require(initialized.status == 0, "git init: \(initialized.output)")
     }
@@ -200,7 +201,7 @@ import Glibc
     }
 
     @Test func aFreshStoreStartsInFullTwiceThenFast() throws {
-        let temp = try TempDir("fast-start-store")
+        let temp = try TemporaryDirectory("fast-start-store")
         let store = temp.path + "/store"
         func echo() throws -> Start {
             try start(["run", "-q", "--store", store, "--image", try Self.debian(), "--", "echo", "ran"])

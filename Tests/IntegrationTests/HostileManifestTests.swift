@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -9,14 +10,14 @@ import Glibc
 /// host through a value, or is not a file at all, is refused with its place and fix before
 /// anything runs — no mmdebstrap, no layer in the store, no lock written.
 @Suite struct HostileManifestTests {
-    let store: TempDir
+    let store: TemporaryDirectory
     /// A fake mmdebstrap first on PATH: it leaves a marker if devenv ever runs it.
-    let tools: TempDir
+    let tools: TemporaryDirectory
     var marker: String { tools.path + "/mmdebstrap-ran" }
 
     init() throws {
-        store = try TempDir("hostile-store")
-        tools = try TempDir("hostile-tools")
+        store = try TemporaryDirectory("hostile-store")
+        tools = try TemporaryDirectory("hostile-tools")
         let fake = tools.path + "/mmdebstrap"
         // It says who it ran as. As root devenv runs it under ids that are not root's on the
         // host, which must be able to write here.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Every template, initialised in a fresh repository by an unprivileged user (as most people run
@@ -9,7 +10,7 @@ import Testing
     static let user = "devenv-sub"
 
     @Test(arguments: InitTests.names) func theTemplateBuildsAndItsCheckPasses(_ name: String) throws {
-        let temp = try TempDir("template-\(name)")
+        let temp = try TemporaryDirectory("template-\(name)")
         let project = temp.path + "/project", store = temp.path + "/store"
         try FileManager.default.createDirectory(atPath: project, withIntermediateDirectories: true)
         let chown = try Shell.run("chown", ["-R", "\(Self.user):\(Self.user)", temp.path])

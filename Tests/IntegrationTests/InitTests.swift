@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `devenv init` in a fresh git repository: the manifest and hello-world it writes, what it
@@ -7,10 +8,10 @@ import Testing
     static let names = ["minimal", "c", "go", "node", "postgres", "python", "rust"]
 
     /// A fresh git repository with a subfolder, where init is run from.
-    let repository: TempDir
+    let repository: TemporaryDirectory
 
     init() throws {
-        repository = try TempDir("init-project")
+        repository = try TemporaryDirectory("init-project")
         let initialized = try Shell.run("git", ["init", "-q", repository.path])
         try #require(initialized.status == 0, "git init: \(initialized.output)")
         try FileManager.default.createDirectory(atPath: repository.path + "/sub", withIntermediateDirectories: true)
@@ -91,7 +92,7 @@ import Testing
 
     /// Issue 12: a cloned repository's .gitignore symlink (to ~/.bashrc, say) is not appended to.
     @Test func aGitignoreSymlinkIsNotWrittenThrough() throws {
-        let outside = try TempDir("init-outside")
+        let outside = try TemporaryDirectory("init-outside")
         let target = outside.path + "/bashrc"
         try "# mine\n".write(toFile: target, atomically: true, encoding: .utf8)
         try FileManager.default.createSymbolicLink(atPath: repository.path + "/.gitignore", withDestinationPath: target)
@@ -113,7 +114,7 @@ import Testing
     }
 
     @Test func dashCNamesTheProjectAndOutsideARepositoryTheDirectoryIsIt() throws {
-        let plain = try TempDir("init-plain")
+        let plain = try TemporaryDirectory("init-plain")
         let result = try Shell.run(try TestEnvironment.binary(), ["init", "-q", "-C", plain.path, "--template", "node"])
         #expect(result.status == 0, "\(result.output)")
         #expect(result.stdout.isEmpty)
@@ -178,7 +179,7 @@ import Testing
 
     /// The minimal template asks for no packages, so it runs before anything is built.
     @Test func theMinimalHelloWorldRunsInTheEnvironment() throws {
-        let store = try TempDir("init-store")
+        let store = try TemporaryDirectory("init-store")
         let base = "\(try TestEnvironment.registry())/fixtures/debian:bookworm"
         #expect(try initialize(["-q", "--base", base]).status == 0)
         let run = try Shell.run("/usr/bin/env", ["-C", repository.path + "/sub", try TestEnvironment.binary(),

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The package detection scripts/devenv and scripts/test install with, run under the scripts' own
@@ -38,7 +39,7 @@ import Testing
     /// An apt-get that reports success without installing (a held package, a wrong mirror) must
     /// not pass for an install: ensure_packages asks dpkg again and stops with the names.
     @Test func ensurePackagesStopsWhenAptDidNotInstallWhatItWasAsked() throws {
-        let bin = try TempDir("fake-apt")
+        let bin = try TemporaryDirectory("fake-apt")
         let log = bin.path + "/calls"
         try "#!/bin/sh\necho \"$*\" >> \(log)\nexit 0\n".write(toFile: bin.path + "/apt-get", atomically: true, encoding: .utf8)
         chmod(bin.path + "/apt-get", 0o755)
@@ -52,7 +53,7 @@ import Testing
     }
 
     @Test func ensurePackagesRunsNoAptWhenNothingIsMissing() throws {
-        let bin = try TempDir("fake-apt")
+        let bin = try TemporaryDirectory("fake-apt")
         try "#!/bin/sh\necho apt-get was called >&2\nexit 1\n".write(toFile: bin.path + "/apt-get", atomically: true, encoding: .utf8)
         chmod(bin.path + "/apt-get", 0o755)
         let result = try bash("ensure_packages bash dpkg; echo reached", path: bin.path + ":/usr/sbin:/usr/bin:/sbin:/bin")

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -70,7 +71,7 @@ import Glibc
         return result.stdout
     }
 
-    static func pushLiar(temp: TempDir) throws -> Liar {
+    static func pushLiar(temp: TemporaryDirectory) throws -> Liar {
         let config = try #require(try JSONSerialization.jsonObject(with: Data(try skopeoInspect(["--config"]).utf8)) as? [String: Any])
         let claimed = try #require(((config["rootfs"] as? [String: Any])?["diff_ids"] as? [String])?.first)
         let layout = temp.path + "/liar-layout"
@@ -83,7 +84,7 @@ import Glibc
     }
 
     /// The real image's layer directories as a clean pull by `user` makes them: the yardstick.
-    static func cleanLayers(as user: StoreUser, temp: TempDir) throws -> [String: TreeSnapshot] {
+    static func cleanLayers(as user: StoreUser, temp: TemporaryDirectory) throws -> [String: TreeSnapshot] {
         let store = try user.makeStore("clean", in: temp)
         let pull = try user.devenv(["pull", try real], store: store)
         try #require(pull.status == 0, "\(pull.output)")
@@ -129,7 +130,7 @@ import Glibc
 
     @Test(arguments: StoreUser.all)
     func aLyingImagePulledFirstFailsAndLeavesTheRealImageIntact(user: StoreUser) throws {
-        let temp = try TempDir("poison")
+        let temp = try TemporaryDirectory("poison")
         let liar = try Self.pushLiar(temp: temp)
         let clean = try Self.cleanLayers(as: user, temp: temp)
         let store = try user.makeStore("store", in: temp)
@@ -158,7 +159,7 @@ import Glibc
     /// the real files.
     @Test(arguments: StoreUser.all)
     func aProjectOnALyingBaseFailsToBuildAndLeavesNothing(user: StoreUser) throws {
-        let temp = try TempDir("poison")
+        let temp = try TemporaryDirectory("poison")
         let liar = try Self.pushLiar(temp: temp)
         let store = try user.makeStore("store", in: temp)
         let project = temp.path + "/project"
@@ -194,7 +195,7 @@ import Glibc
     /// content (its own bytes are never unpacked), and the real image stays as it was.
     @Test(arguments: StoreUser.all)
     func aLyingImagePulledAfterTheRealOneChangesNothing(user: StoreUser) throws {
-        let temp = try TempDir("poison")
+        let temp = try TemporaryDirectory("poison")
         let liar = try Self.pushLiar(temp: temp)
         let store = try user.makeStore("store", in: temp)
         let first = try user.devenv(["pull", try Self.real], store: store)
@@ -212,7 +213,7 @@ import Glibc
     /// both are unpacked again from the verified blob.
     @Test(arguments: StoreUser.all)
     func anUnverifiedOrSwappedLayerDirectoryIsUnpackedAgain(user: StoreUser) throws {
-        let temp = try TempDir("poison")
+        let temp = try TemporaryDirectory("poison")
         let clean = try Self.cleanLayers(as: user, temp: temp)
         let store = try user.makeStore("store", in: temp)
         try #require(try user.devenv(["pull", try Self.real], store: store).status == 0)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Hand-made hostile layers pushed to the real registry and pulled with devenv: each pull fails
@@ -25,7 +26,7 @@ import Testing
             add(t, "etc/.wh..", data=b"")
     """#
 
-    func pushHostileImage(kind: String, victim: String, temp: TempDir) throws -> String {
+    func pushHostileImage(kind: String, victim: String, temp: TemporaryDirectory) throws -> String {
         let layout = temp.path + "/layout"
         let layer = temp.path + "/layer.tar.gz"
         let python = try Shell.run("python3", ["-c", Self.makeTar, layer, victim, kind])
@@ -44,7 +45,7 @@ import Testing
 
     @Test(arguments: ["dotdot", "symlink", "hardlink", "whiteout"])
     func aHostileLayerFailsAndTouchesNothingOutside(kind: String) throws {
-        let temp = try TempDir("evil")
+        let temp = try TemporaryDirectory("evil")
         let victim = temp.path + "/host"
         try FileManager.default.createDirectory(atPath: victim, withIntermediateDirectories: true)
         try Data("canary".utf8).write(to: URL(fileURLWithPath: victim + "/canary"))

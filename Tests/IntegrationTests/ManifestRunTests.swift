@@ -1,18 +1,19 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `devenv run` for a project whose `.devenv/devenv.toml` names `[base] image`: the manifest's
 /// env, shell, network, mounts and security settings reach the sandbox, and a bad manifest stops
 /// devenv before it touches the store.
-@Suite(.sandboxScope) struct ManifestRunTests {
+@Suite(.sandboxScope, .tags(.rootless)) struct ManifestRunTests {
     /// A git repository with a subfolder, the working directory of the runs.
-    let repository: TempDir
+    let repository: TemporaryDirectory
     /// A host directory the manifest mounts read-only.
-    let shared: TempDir
+    let shared: TemporaryDirectory
 
     init() throws {
-        repository = try TempDir("manifest-project")
-        shared = try TempDir("manifest-shared")
+        repository = try TemporaryDirectory("manifest-project")
+        shared = try TemporaryDirectory("manifest-shared")
         let initialized = try Shell.run("git", ["init", "-q", repository.path])
         try #require(initialized.status == 0, "git init: \(initialized.output)")
         try FileManager.default.createDirectory(atPath: repository.path + "/.devenv", withIntermediateDirectories: true)

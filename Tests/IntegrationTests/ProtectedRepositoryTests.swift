@@ -1,15 +1,16 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// What code inside the sandbox writes must not become code the host runs: git on the host runs
 /// `.git/hooks` and the commands `.git/config` names, and devenv applies `.devenv/`. Each test
 /// attacks from inside (a `run` in the repository, as any build tool or script there could) and
 /// then looks at the host's files. Written for root and for the two unprivileged users.
-@Suite(.sandboxScope, .serialized) struct ProtectedRepositoryTests {
-    let project: TempDir
+@Suite(.sandboxScope, .serialized, .tags(.rootless)) struct ProtectedRepositoryTests {
+    let project: TemporaryDirectory
 
     init() throws {
-        project = try TempDir("protected-repo")
+        project = try TemporaryDirectory("protected-repo")
         let initialized = try Shell.run("git", ["init", "-q", project.path])
         try #require(initialized.status == 0, "git init: \(initialized.output)")
         try FileManager.default.createDirectory(atPath: project.path + "/.devenv", withIntermediateDirectories: true)
@@ -101,7 +102,7 @@ import Testing
     /// In a linked worktree or a submodule `.git` is a file naming the git directory; rewritten, it
     /// would send the host's git to one the sandbox made.
     @Test func aGitdirPointerFileIsReadOnly() throws {
-        let worktree = try TempDir("protected-worktree")
+        let worktree = try TemporaryDirectory("protected-worktree")
         let pointer = "gitdir: \(project.path)/.git\n"
         try pointer.write(toFile: worktree.path + "/.git", atomically: true, encoding: .utf8)
         let result = try Shell.run("/usr/bin/env", ["-C", worktree.path, try TestEnvironment.binary(), "run", "-q", "--store",
@@ -184,7 +185,7 @@ import Testing
     /// A submodule's `.git` file, rewritten, would send the host's `git status` (which recurses
     /// into submodules) to a git directory the sandbox made.
     @Test func aSubmodulesGitFileCannotBeRewritten() throws {
-        let upstream = try TempDir("protected-upstream")
+        let upstream = try TemporaryDirectory("protected-upstream")
         let made = try Shell.run("sh", ["-c", "git init -q \(upstream.path) && git -C \(upstream.path) -c user.email=a@b -c user.name=a commit -q --allow-empty -m x"])
         try #require(made.status == 0, "\(made.output)")
         try git("-c", "protocol.file.allow=always", "submodule", "add", "-q", upstream.path, "libs/up")

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -8,7 +9,7 @@ import Glibc
 /// Bad input and broken transfers: each gives a clear error and leaves the store consistent.
 @Suite(.serialized) struct PullFailureTests {
     @Test func aMissingImageIsAUserErrorNamingIt() throws {
-        let temp = try TempDir("fail")
+        let temp = try TemporaryDirectory("fail")
         let ref = "\(try TestEnvironment.registry())/fixtures/no-such-image:latest"
         let result = try Shell.devenv(["pull", ref], store: temp.path)
         #expect(result.status == 1)
@@ -20,7 +21,7 @@ import Glibc
     }
 
     @Test func aMalformedReferenceIsAUserError() throws {
-        let temp = try TempDir("fail")
+        let temp = try TemporaryDirectory("fail")
         let result = try Shell.devenv(["pull", "Debian:Bookworm"], store: temp.path)
         #expect(result.status == 1)
         #expect(result.stderr.contains("invalid image reference \"Debian:Bookworm\""), "\(result.stderr)")
@@ -34,7 +35,7 @@ import Glibc
     }
 
     @Test func anUnreachableRegistryFailsAfterRetries() throws {
-        let temp = try TempDir("fail")
+        let temp = try TemporaryDirectory("fail")
         // Port 9 (discard) on loopback refuses connections.
         let result = try Shell.devenv(["pull", "127.0.0.1:9/x:latest"], store: temp.path)
         #expect(result.status == 3, "\(result.output)")
@@ -42,7 +43,7 @@ import Glibc
     }
 
     @Test func basicAuthWithDockerConfigCredentials() throws {
-        let temp = try TempDir("auth")
+        let temp = try TemporaryDirectory("auth")
         let ref = "\(try TestEnvironment.authRegistry())/fixtures/layered:latest"
         let fixtures = try TestEnvironment.fixtures()
 
@@ -67,7 +68,7 @@ import Glibc
     /// A store on a disk too small for the image: a clear error naming the cause, and no image,
     /// blob or layer that is not complete.
     @Test func aFullDiskFailsCleanly() throws {
-        let temp = try TempDir("full")
+        let temp = try TemporaryDirectory("full")
         let store = temp.path + "/small"
         try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: true)
         // A tmpfs root is 1777 unless told otherwise, and devenv refuses a store others can write.
@@ -87,7 +88,7 @@ import Glibc
     /// A pull SIGKILLed in the middle of a blob leaves nothing half-made in `blobs/` or `layers/`
     /// and no image named in `index.json`; the next pull resumes the partial download and completes.
     @Test func aPullKilledMidBlobResumesAndVerifies() async throws {
-        let temp = try TempDir("kill")
+        let temp = try TemporaryDirectory("kill")
         let store = temp.path
         let slow = "\(try TestEnvironment.slowRegistry())/fixtures/debian:bookworm"
         let process = Process()

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -11,7 +12,7 @@ import Glibc
     /// Pulls `ref` into a fresh store and checks the overlay of its unpacked layers against
     /// umoci's unpack of the same image, path by path.
     func expectSameAsUmoci(_ ref: String, reference: String) throws {
-        let temp = try TempDir("pull")
+        let temp = try TemporaryDirectory("pull")
         let store = temp.path + "/store"
         let pull = try Shell.devenv(["pull", ref], store: store)
         try #require(pull.status == 0, "devenv pull \(ref): \(pull.output)")
@@ -41,7 +42,7 @@ import Glibc
     }
 
     @Test func anIndexResolvesToTheHostPlatform() throws {
-        let temp = try TempDir("pull")
+        let temp = try TemporaryDirectory("pull")
         let ref = "\(try TestEnvironment.registry())/fixtures/multiarch:latest"
         let pull = try Shell.devenv(["pull", ref], store: temp.path)
         try #require(pull.status == 0, "\(pull.output)")
@@ -55,7 +56,7 @@ import Glibc
     }
 
     @Test func theStoreIsAnOCILayoutSkopeoAndUmociRead() throws {
-        let temp = try TempDir("pull")
+        let temp = try TemporaryDirectory("pull")
         let ref = "\(try TestEnvironment.registry())/fixtures/layered:latest"
         try #require(try Shell.devenv(["pull", ref], store: temp.path).status == 0)
         let skopeo = try Shell.run("skopeo", ["inspect", "oci:\(temp.path)/oci:\(ref)"])
@@ -67,7 +68,7 @@ import Glibc
     }
 
     @Test func imagesListsWhatWasPulledWithSizes() throws {
-        let temp = try TempDir("pull")
+        let temp = try TemporaryDirectory("pull")
         let registry = try TestEnvironment.registry()
         for ref in ["\(registry)/fixtures/layered:latest", "\(registry)/fixtures/debian:bookworm"] {
             try #require(try Shell.devenv(["pull", ref], store: temp.path).status == 0)
@@ -88,7 +89,7 @@ import Glibc
     }
 
     @Test func aSecondPullDownloadsNothing() throws {
-        let temp = try TempDir("pull")
+        let temp = try TemporaryDirectory("pull")
         let ref = "\(try TestEnvironment.registry())/fixtures/layered:latest"
         try #require(try Shell.devenv(["pull", ref], store: temp.path).status == 0)
         let again = try Shell.devenv(["pull", ref], store: temp.path)
@@ -99,7 +100,7 @@ import Glibc
     }
 
     @Test func aCorruptBlobInTheStoreIsDetectedAndFetchedAgain() throws {
-        let temp = try TempDir("pull")
+        let temp = try TemporaryDirectory("pull")
         let ref = "\(try TestEnvironment.registry())/fixtures/layered:latest"
         try #require(try Shell.devenv(["pull", ref], store: temp.path).status == 0)
         let inspector = StoreInspector(store: temp.path)
@@ -116,7 +117,7 @@ import Glibc
     }
 
     @Test func twoPullsAtOnceBothSucceedAndTheStoreStaysConsistent() throws {
-        let temp = try TempDir("pull")
+        let temp = try TemporaryDirectory("pull")
         let registry = try TestEnvironment.registry()
         let refs = ["\(registry)/fixtures/debian:bookworm", "\(registry)/fixtures/debian:bookworm", "\(registry)/fixtures/layered:latest"]
         let store = temp.path

@@ -9,7 +9,7 @@ import Glibc
 /// subordinate ids (keep-id mapping: layers owned by subordinate ids) and one without (single-id:
 /// everything the user's). Root-owned files of the built layers appear root-owned inside
 /// wherever the mapping can show it, and `gc` can delete what a rootless build made.
-@Suite(.buildScope, .serialized) struct RootlessBuildTests {
+@Suite(.buildScope, .serialized, .tags(.rootless)) struct RootlessBuildTests {
     @Test func aProjectBuildsRunsAndIsCollected() throws {
         let project = try BuildProject(try BuildProject.standardManifest(name: "rootless"), store: try BuildScope.current())
         let built = try project.devenv("build")

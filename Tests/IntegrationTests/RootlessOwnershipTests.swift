@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Owners inside a rootless sandbox (docs/architecture.md, "Id mapping"): with /etc/subuid ranges
@@ -26,7 +27,7 @@ import Testing
     /// A failed unpack leaves files owned by subordinate ids, which the user cannot delete: the
     /// unpacking child removes them itself, so the pull fails cleanly and tmp/ keeps no garbage.
     @Test func aFailedUnpackLeavesNothingBehind() throws {
-        let temp = try TempDir("rootless-evil")
+        let temp = try TemporaryDirectory("rootless-evil")
         let ref = try MaliciousLayerTests().pushHostileImage(kind: "symlink", victim: temp.path + "/host", temp: temp)
         let store = temp.path + "/store"
         try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: true)
@@ -47,7 +48,7 @@ import Testing
 
     /// Pulls the layered fixture into a fresh store of `user` and stats `paths` in a sandbox.
     private func stat(as user: String, options: [String] = []) throws -> String {
-        let temp = try TempDir("rootless-owners")
+        let temp = try TemporaryDirectory("rootless-owners")
         let store = temp.path + "/store", project = temp.path + "/project"
         for directory in [store, project] {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

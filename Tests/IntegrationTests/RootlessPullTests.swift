@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `devenv pull` as an unprivileged user (the way most people run it): whiteouts still become
@@ -9,7 +10,7 @@ import Testing
     static let user = "devenv-sub"
 
     @Test func anUnprivilegedPullUnpacksTheSameTreeWithMappedOwners() throws {
-        let temp = try TempDir("rootless")
+        let temp = try TemporaryDirectory("rootless")
         let store = temp.path + "/store"
         try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: true)
         let chown = try Shell.run("chown", ["\(Self.user):\(Self.user)", store])

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -8,12 +9,12 @@ import Glibc
 /// `devenv run` and `devenv enter` against images from the test registry. The suite runs as
 /// root in CI and again as an unprivileged user with and without /etc/subuid ranges; every
 /// expectation is written for whoever runs it.
-@Suite(.sandboxScope) struct SandboxRunTests {
+@Suite(.sandboxScope, .tags(.rootless)) struct SandboxRunTests {
     /// The project directory: the working directory of every devenv run in a test.
-    let project: TempDir
+    let project: TemporaryDirectory
 
     init() throws {
-        project = try TempDir("sandbox-project")
+        project = try TemporaryDirectory("sandbox-project")
     }
 
     static func debian() throws -> String { "\(try TestEnvironment.registry())/fixtures/debian:bookworm" }
@@ -204,7 +205,7 @@ import Glibc
     @Test func theWarmPathReadsOnlyTheStore() throws {
         // A store that has the image under the name of a registry nobody listens on (port 9,
         // discard): running it works only if devenv never asks that registry.
-        let temp = try TempDir("sandbox-warm")
+        let temp = try TemporaryDirectory("sandbox-warm")
         let store = temp.path + "/store"
         let pull = try Shell.devenv(["pull", "-q", try Self.debian()], store: store)
         try #require(pull.status == 0, "\(pull.output)")

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// What the sandbox suite shares for one test run: a store (so fixture images are pulled once
@@ -16,7 +17,7 @@ struct SandboxScope: SuiteTrait, TestScoping {
     }
 
     func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
-        let temp = try TempDir("sandbox-scope")
+        let temp = try TemporaryDirectory("sandbox-scope")
         let probe = temp.path + "/probe"
         let source = SandboxScope.fixture("sandbox-probe.c")
         let compile = try Shell.run("gcc", ["-static", "-pthread", "-O1", "-o", probe, source])

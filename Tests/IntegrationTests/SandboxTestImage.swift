@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// A tiny image the sandbox tests build themselves, for content no fixture has (symlinks aimed
@@ -9,7 +10,7 @@ struct SandboxTestImage {
     let rootfs: String
     private let work: String
 
-    init(in temp: TempDir) throws {
+    init(in temp: TemporaryDirectory) throws {
         work = temp.path + "/image-\(UUID().uuidString.prefix(8))"
         rootfs = work + "/rootfs"
         try FileManager.default.createDirectory(atPath: rootfs + "/bin", withIntermediateDirectories: true)

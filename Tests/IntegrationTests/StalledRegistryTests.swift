@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// A registry that takes the connection and never answers (a hung server, a port where something
@@ -36,7 +37,7 @@ import Testing
             first.append(chunk)
         }
         let port = try #require(Int(String(decoding: first, as: UTF8.self).split(separator: "\n")[0]))
-        let store = try TempDir("stalled-store")
+        let store = try TemporaryDirectory("stalled-store")
 
         let pull = try Shell.devenv(["pull", "127.0.0.1:\(port)/team/base:v1"], store: store.path + "/store")
         #expect(pull.status == 3, "a registry that fails is the machine's problem, as an unreachable one: \(pull.output)")

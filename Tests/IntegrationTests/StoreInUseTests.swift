@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -9,14 +10,14 @@ import Glibc
 /// `run` is in the middle of reading its files, on a full and on a fast start, and gc next to a
 /// pull. Each sandbox here waits for the test's go-ahead (a file in the repository) before it
 /// reads, so the deletion certainly happens while it runs. Written for root and the rootless users.
-@Suite(.serialized) struct StoreInUseTests {
-    let project: TempDir
-    let storeDirectory: TempDir
+@Suite(.serialized, .tags(.rootless)) struct StoreInUseTests {
+    let project: TemporaryDirectory
+    let storeDirectory: TemporaryDirectory
     var store: String { storeDirectory.path + "/store" }
 
     init() throws {
-        project = try TempDir("in-use-project")
-        storeDirectory = try TempDir("in-use-store")
+        project = try TemporaryDirectory("in-use-project")
+        storeDirectory = try TemporaryDirectory("in-use-store")
         let initialized = try Shell.run("git", ["init", "-q", project.path])
         try #require(initialized.status == 0, "git init: \(initialized.output)")
     }

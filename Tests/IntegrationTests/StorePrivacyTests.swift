@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -23,7 +24,7 @@ import Glibc
     /// ids, the image's root is a subordinate id of the user's).
     @Test(arguments: [StoreUser.root, StoreUser.withSubordinateIDs])
     func anotherUserCannotReachASetuidFileOfAnImage(owner: StoreUser) throws {
-        let temp = try TempDir("private")
+        let temp = try TemporaryDirectory("private")
         let store = try owner.makeStore("store", in: temp)
         let pull = try owner.devenv(["pull", try Self.layered], store: store)
         try #require(pull.status == 0, "\(pull.output)")
@@ -63,7 +64,7 @@ import Glibc
 
     @Test(arguments: hostileStores)
     func aStoreOthersOwnOrCanWriteIsRefusedAndLeftAlone(hostile: Hostile) throws {
-        let temp = try TempDir("private")
+        let temp = try TemporaryDirectory("private")
         let store = try hostile.owner.makeStore("store", in: temp)
         #expect(chmod(store, hostile.mode) == 0)
         // What the other user planted: the store must not write through it.
@@ -85,7 +86,7 @@ import Glibc
 
     @Test(arguments: [StoreUser.root, StoreUser.withSubordinateIDs])
     func aTopLevelDirectoryAnotherUserOwnsOrSymlinkedIsRefused(caller: StoreUser) throws {
-        let temp = try TempDir("private")
+        let temp = try TemporaryDirectory("private")
         let store = try caller.makeStore("store", in: temp)
         #expect(chmod(store, 0o700) == 0)
         let pull = try caller.devenv(["pull", try Self.layered], store: store)
@@ -106,7 +107,7 @@ import Glibc
     /// A sticky one (as /tmp, where every test store lives) is fine.
     @Test(arguments: [StoreUser.root, StoreUser.withSubordinateIDs])
     func aStoreInsideADirectoryOthersCanRenameInIsRefused(caller: StoreUser) throws {
-        let temp = try TempDir("private")
+        let temp = try TemporaryDirectory("private")
         let shared = temp.path + "/shared"
         try FileManager.default.createDirectory(atPath: shared + "/mine", withIntermediateDirectories: true)
         #expect(chmod(shared, 0o777) == 0)
@@ -131,7 +132,7 @@ import Glibc
     /// The launcher runs a recorded sandbox without devenv-core: it too must not trust a store
     /// others can write to, where the record's layers could have been swapped.
     @Test func noFastStartFromAStoreOthersCanWrite() throws {
-        let temp = try TempDir("private")
+        let temp = try TemporaryDirectory("private")
         let store = temp.path + "/store"
         let command = ["run", "--image", try Self.layered, "--", "true"]
         var trace = ""
@@ -149,7 +150,7 @@ import Glibc
     /// A store made by an older devenv (0755 throughout) is the caller's: it is tightened, not refused.
     @Test(arguments: [StoreUser.root, StoreUser.withSubordinateIDs, StoreUser.withoutSubordinateIDs])
     func anOpenStoreOfTheCallersOwnIsMadePrivate(caller: StoreUser) throws {
-        let temp = try TempDir("private")
+        let temp = try TemporaryDirectory("private")
         let store = try caller.makeStore("store", in: temp)
         for directory in ["oci", "layers", "envs", "tmp"] {
             #expect(mkdir(store + "/" + directory, 0o755) == 0)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `devenv pull` from a registry with bearer-token auth, the flow of Docker Hub and GHCR: TOKENREG
@@ -10,7 +11,7 @@ import Testing
     static func registry() throws -> String { try TestEnvironment.value("DEVENV_TEST_TOKEN_REGISTRY") }
 
     /// A DOCKER_CONFIG folder under `temp` holding token-auth/`file` as its config.json.
-    static func dockerConfig(_ file: String, in temp: TempDir) throws -> String {
+    static func dockerConfig(_ file: String, in temp: TemporaryDirectory) throws -> String {
         let dir = temp.path + "/docker-" + file
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: try TestEnvironment.fixtures() + "/token-auth/" + file, toPath: dir + "/config.json")
@@ -37,7 +38,7 @@ import Testing
     }
 
     @Test func pullsWithATokenForTheDockerConfigCredentials() throws {
-        let temp = try TempDir("token")
+        let temp = try TemporaryDirectory("token")
         let ref = "\(try Self.registry())/fixtures/layered:latest"
         let tokensBefore = try Self.issuedTokens().count
         let result = try Shell.devenv(["pull", "-v", ref], store: temp.path + "/store", environment: ["DOCKER_CONFIG": try Self.dockerConfig("config.json", in: temp)])
@@ -50,7 +51,7 @@ import Testing
     /// Anonymous: the token service hands out a token that grants nothing, the registry answers
     /// 401 insufficient_scope to it, and devenv says that the repository needs a login.
     @Test func anonymousPullRequiresAuthentication() throws {
-        let temp = try TempDir("token")
+        let temp = try TemporaryDirectory("token")
         let registry = try Self.registry()
         let result = try Shell.devenv(["pull", "\(registry)/fixtures/layered:latest"], store: temp.path + "/store", environment: ["DOCKER_CONFIG": temp.path + "/none"])
         #expect(result.status == 1, "\(result.output)")
@@ -60,7 +61,7 @@ import Testing
 
     /// A wrong password: the token service itself answers 401.
     @Test func aWrongPasswordIsRejectedByTheTokenService() throws {
-        let temp = try TempDir("token")
+        let temp = try TemporaryDirectory("token")
         let registry = try Self.registry()
         let result = try Shell.devenv(["pull", "\(registry)/fixtures/layered:latest"], store: temp.path + "/store", environment: ["DOCKER_CONFIG": try Self.dockerConfig("wrong-config.json", in: temp)])
         #expect(result.status == 1, "\(result.output)")
@@ -73,7 +74,7 @@ import Testing
     /// Good credentials, but the token does not grant this repository: devenv names it and does
     /// not blame the credentials.
     @Test func aRepositoryTheTokenDoesNotGrantIsDenied() throws {
-        let temp = try TempDir("token")
+        let temp = try TemporaryDirectory("token")
         let registry = try Self.registry()
         let result = try Shell.devenv(["pull", "\(registry)/private/layered:latest"], store: temp.path + "/store", environment: ["DOCKER_CONFIG": try Self.dockerConfig("config.json", in: temp)])
         #expect(result.status == 1, "\(result.output)")

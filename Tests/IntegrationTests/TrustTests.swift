@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -9,14 +10,14 @@ import Glibc
 /// after the user approved exactly that on this machine. Until then run, enter and build refuse,
 /// name each request and the command that approves it, and build or change nothing; a fast start
 /// never runs what was revoked; `clone` shows what a stranger's manifest asks for before building.
-@Suite(.buildScope) struct TrustTests {
+@Suite(.buildScope, .tags(.rootless)) struct TrustTests {
     /// Host directories the manifests mount.
-    let shared: TempDir
-    let other: TempDir
+    let shared: TemporaryDirectory
+    let other: TemporaryDirectory
 
     init() throws {
-        shared = try TempDir("trust-shared")
-        other = try TempDir("trust-other")
+        shared = try TemporaryDirectory("trust-shared")
+        other = try TemporaryDirectory("trust-other")
     }
 
     static func manifest(_ extra: String) throws -> String {
@@ -60,7 +61,7 @@ import Glibc
     }
 
     @Test func aManifestThatMountsTheHomeIsRefusedByRunEnterAndBuildAndNothingIsBuilt() throws {
-        let temp = try TempDir("trust-store")
+        let temp = try TemporaryDirectory("trust-store")
         let store = temp.path + "/store"
         let home = String(cString: getpwuid(getuid()).pointee.pw_dir)
         let marker = "devenv-trust-test-\(UUID().uuidString)"
@@ -217,7 +218,7 @@ import Glibc
     }
 
     @Test func gcForgetsTheApprovalsOfProjectsThatAreGone() throws {
-        let temp = try TempDir("trust-gc")
+        let temp = try TemporaryDirectory("trust-gc")
         let store = temp.path + "/store"
         let kept = try BuildProject(try Self.mounting(shared.path), store: store)
         let gone = try BuildProject(try Self.mounting(other.path), store: store)
@@ -239,7 +240,7 @@ import Glibc
     }
 
     @Test func cloneShowsWhatTheManifestAsksForAndBuildsNothing() throws {
-        let temp = try TempDir("trust-clone")
+        let temp = try TemporaryDirectory("trust-clone")
         let source = temp.path + "/source"
         try FileManager.default.createDirectory(atPath: source + "/.devenv", withIntermediateDirectories: true)
         try Self.mounting("~/.ssh").write(toFile: source + "/.devenv/devenv.toml", atomically: true, encoding: .utf8)

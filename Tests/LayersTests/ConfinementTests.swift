@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Layers
+import TestSupport
 import Testing
 
 /// Archives that try to reach outside the layer. Each runs in a sandbox: `base/layer` is the target

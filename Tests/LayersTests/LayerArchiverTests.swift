@@ -2,6 +2,7 @@ import CLinux
 import Foundation
 import Glibc
 import Layers
+import TestSupport
 import Testing
 
 /// Archiving a layer directory in overlayfs `userxattr` form, checked against an independent reader

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Layers
+import TestSupport
 import Testing
 
 /// What an unpacked layer looks like for each kind of entry. These tests run as root, as CI does:

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Layers
+import TestSupport
 import Testing
 
 /// The unpacker checks a layer against the digests its image names, over the very bytes it

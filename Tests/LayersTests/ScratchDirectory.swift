@@ -1,23 +1,15 @@
 import Foundation
 import Glibc
+import TestSupport
 import Testing
 
-/// A fresh directory under /tmp, removed with everything in it when the test is done.
+/// A temporary directory (TestSupport) with the layer tests' archives in it.
 final class ScratchDirectory {
-    let path: String
+    private let directory: TemporaryDirectory
+    var path: String { directory.path }
 
     init() throws {
-        var template = Array("/tmp/layers-test-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else {
-            throw POSIXFailure("mkdtemp", errno)
-        }
-        path = String(cString: made)
-        // Readable by everyone so tests that drop to another fsuid can reach inside.
-        chmod(path, 0o755)
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(atPath: path)
+        directory = try TemporaryDirectory("layers-test")
     }
 
     func make(_ name: String, mode: mode_t = 0o755) throws -> String {
@@ -52,40 +44,4 @@ final class ScratchDirectory {
             return file + ".zst"
         }
     }
-}
-
-struct POSIXFailure: Error, CustomStringConvertible {
-    var what: String
-    var code: Int32
-
-    init(_ what: String, _ code: Int32) {
-        self.what = what
-        self.code = code
-    }
-
-    var description: String { "\(what): \(String(cString: strerror(code)))" }
-}
-
-struct ToolFailure: Error, CustomStringConvertible {
-    var description: String
-}
-
-/// Runs a tool from PATH and returns its standard output; fails the test when it exits non-zero.
-@discardableResult
-func runTool(_ tool: String, _ arguments: [String]) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [tool] + arguments
-    let output = Pipe()
-    let errors = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    try process.run()
-    let out = output.fileHandleForReading.readDataToEndOfFile()
-    let err = errors.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw ToolFailure(description: "\(tool) \(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(String(decoding: err, as: UTF8.self))")
-    }
-    return String(decoding: out, as: UTF8.self)
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Layers
+import TestSupport
 import Testing
 
 /// Whiteouts in overlay2's form, and proof that overlayfs reads the result the way the layers meant.

@@ -1,19 +1,21 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Manifest
 
 /// Issue 16: repository files as build inputs — `pip = ["-r requirements.txt"]` and a setup
 /// step's `files` — read from inside the project only, with errors naming the file and line.
 @Suite struct ManifestInputsTests {
+    let scratch: TemporaryDirectory
     let project: String
     var manifestPath: String { project + "/.devenv/devenv.toml" }
 
     init() throws {
-        project = FileManager.default.temporaryDirectory.appendingPathComponent("ManifestInputsTests-\(UUID().uuidString)").path
+        scratch = try TemporaryDirectory("ManifestInputsTests")
+        project = scratch.path
         try FileManager.default.createDirectory(atPath: project + "/.devenv", withIntermediateDirectories: true)
     }
 
-    func remove() { try? FileManager.default.removeItem(atPath: project) }
 
     func write(_ path: String, _ text: String) throws {
         let full = project + "/" + path
@@ -39,7 +41,6 @@ import Testing
     static let base = "[base]\nimage = \"debian:bookworm\"\n"
 
     @Test func requirementsFilesExpandIntoPipWithIncludesRelativeToTheIncludingFile() throws {
-        defer { remove() }
         try write("requirements.txt", """
             # pinned for production
             django==4.2.16 \\
@@ -58,7 +59,6 @@ import Testing
     }
 
     @Test func aRequirementsFileOptionThatEscapesTheLockIsRefusedAtItsLine() throws {
-        defer { remove() }
         for (line, option) in [("--index-url https://evil.example/simple", "--index-url"), ("-e .", "-e"),
                                ("-c constraints.txt", "-c"), ("--find-links /tmp", "--find-links")] {
             try write("requirements.txt", "six==1.16.0\n\(line)\n")
@@ -76,7 +76,6 @@ import Testing
     }
 
     @Test func requirementsFilesOutsideTheRepositoryOrInACircleAreRefused() throws {
-        defer { remove() }
         let outside = try loadError(Self.base + "[packages]\npip = [\"-r ../secrets.txt\"]\n")
         #expect(outside.file == manifestPath && outside.position.line == 4, "\(outside)")
         #expect(outside.problem.contains("has an empty, . or .. component"), "\(outside)")
@@ -103,7 +102,6 @@ import Testing
     }
 
     @Test func setupFilesAreHashedAndNamedWhereTheManifestListsThem() throws {
-        defer { remove() }
         try write("package.json", "{}\n")
         try write("web/package-lock.json", "{\"lockfileVersion\": 3}\n")
         let manifest = try load(Self.base + """
@@ -129,7 +127,6 @@ import Testing
     }
 
     @Test func aParsedManifestReadsNoFiles() throws {
-        defer { remove() }
         let manifest = try Manifest.parse(Self.base + "[packages]\npip = [\"-r requirements.txt\"]\n", file: "m", home: "/h")
         #expect(manifest.packages.pip.isEmpty)
         #expect(manifest.packages.requirementsFiles.map(\.path) == ["requirements.txt"])

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Manifest
 
@@ -9,15 +10,16 @@ import Glibc
 /// Issue 12: a manifest or lock that is not a regular file inside its project gets a clear error
 /// naming the file, never a hang or "NSCocoaErrorDomain error 256".
 @Suite struct ProjectFileTests {
+    let scratch: TemporaryDirectory
     let project: String
     var devenv: String { project + "/.devenv" }
 
     init() throws {
-        project = FileManager.default.temporaryDirectory.appendingPathComponent("ProjectFileTests-\(UUID().uuidString)").path
+        scratch = try TemporaryDirectory("ProjectFileTests")
+        project = scratch.path
         try FileManager.default.createDirectory(atPath: project + "/.devenv", withIntermediateDirectories: true)
     }
 
-    func remove() { try? FileManager.default.removeItem(atPath: project) }
 
     /// Runs `body` on a thread of its own and fails the test if it has not returned in 10 s, so
     /// a regression is a failure rather than a hung test run.
@@ -42,7 +44,6 @@ import Glibc
     }
 
     @Test func aFifoManifestIsRefusedWithoutHanging() throws {
-        defer { remove() }
         let path = devenv + "/devenv.toml"
         try #require(mkfifo(path, 0o644) == 0)
         let error = try #require(try withinTenSeconds { Self.loadError(path) })
@@ -56,7 +57,6 @@ import Glibc
     }
 
     @Test func aDirectoryManifestSaysSo() throws {
-        defer { remove() }
         let path = devenv + "/devenv.toml"
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         let error = try #require(Self.loadError(path))
@@ -64,7 +64,6 @@ import Glibc
     }
 
     @Test func aSymlinkInsideTheProjectIsFollowedOneOutsideIsRefused() throws {
-        defer { remove() }
         let path = devenv + "/devenv.toml"
         try "[base]\nimage = \"debian\"\n".write(toFile: project + "/common.toml", atomically: true, encoding: .utf8)
         try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: "../common.toml")
@@ -86,7 +85,6 @@ import Glibc
     }
 
     @Test func aHugeManifestIsRefusedBeforeItIsParsed() throws {
-        defer { remove() }
         let path = devenv + "/devenv.toml"
         try Data(count: 10 << 20).write(to: URL(fileURLWithPath: path))
         let error = try #require(Self.loadError(path))

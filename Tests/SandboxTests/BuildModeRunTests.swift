@@ -7,7 +7,7 @@ import Testing
 /// and the upper directory inspected on the host afterwards. CI runs these as root and again as
 /// unprivileged users with and without /etc/subuid ranges; every expectation is written for the
 /// mapping the runner gets.
-final class BuildModeRunTests {
+@Suite(.tags(.rootless)) final class BuildModeRunTests {
     let root: String
     let layers: String
     let upper: String

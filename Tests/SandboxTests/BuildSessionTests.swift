@@ -1,7 +1,7 @@
 @testable import Sandbox
 import Testing
 
-struct BuildSessionTests {
+@Suite(.tags(.rootless)) struct BuildSessionTests {
     let identity = IDMapping.forBuild(uid: 1000, gid: 1000, asRoot: false, subuids: [SubordinateRange(start: 100_000, count: 65536)],
                                       subgids: [SubordinateRange(start: 100_000, count: 65536)], helpersAvailable: true)
 

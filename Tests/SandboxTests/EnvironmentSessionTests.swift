@@ -1,21 +1,22 @@
 import Foundation
 @testable import Sandbox
+import TestSupport
 import Testing
 
-final class EnvironmentSessionTests {
+@Suite(.tags(.rootless)) final class EnvironmentSessionTests {
+    let scratch: TemporaryDirectory
     let layers: String
     let user = HostUser(name: "alice", uid: 1000, gid: 1000, groupName: "staff", home: "/home/alice")
 
     init() throws {
-        layers = FileManager.default.temporaryDirectory.appendingPathComponent("session-\(UUID().uuidString)").path
+        scratch = try TemporaryDirectory("session")
+        layers = scratch.path
         try FileManager.default.createDirectory(atPath: layers + "/l1/etc", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: layers + "/l1/bin", withIntermediateDirectories: true)
         try Data("root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/old:/bin/false\n".utf8).write(to: URL(fileURLWithPath: layers + "/l1/etc/passwd"))
         try Data("root:x:0:\nusers:x:1000:\n".utf8).write(to: URL(fileURLWithPath: layers + "/l1/etc/group"))
         _ = FileManager.default.createFile(atPath: layers + "/l1/bin/bash", contents: Data(), attributes: [.posixPermissions: 0o755])
     }
-
-    deinit { try? FileManager.default.removeItem(atPath: layers) }
 
     func session(_ configure: (inout EnvironmentSession) -> Void = { _ in }) -> EnvironmentSession {
         var session = EnvironmentSession(

@@ -1,7 +1,7 @@
 @testable import Sandbox
 import Testing
 
-struct GitConfigFileTests {
+@Suite(.tags(.rootless)) struct GitConfigFileTests {
     func entries(_ text: String) throws -> [String] {
         try GitConfigFile(text).entries.map { "\($0.line) \($0.key)=\($0.value ?? "<true>")" }
     }

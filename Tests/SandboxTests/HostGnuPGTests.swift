@@ -7,7 +7,7 @@ import Glibc
 #endif
 
 /// The GnuPG agent is found where gpg itself looks (issue 16).
-@Suite struct HostGnuPGTests {
+@Suite(.tags(.rootless)) struct HostGnuPGTests {
     /// Names gpgconf 2.2.40 printed (`GNUPGHOME=… gpgconf --list-dirs socketdir` with a private
     /// /run/user/0).
     @Test func aNonDefaultHomesSocketDirectoryIsNamedAsGnuPGNamesIt() {

@@ -1,7 +1,7 @@
 @testable import Sandbox
 import Testing
 
-struct IDMappingTests {
+@Suite(.tags(.rootless)) struct IDMappingTests {
     let range = [SubordinateRange(start: 200_000, count: 65536)]
 
     @Test func rootIsRootInsideOnIdsThatOwnNothingOnTheHost() {
@@ -84,6 +84,34 @@ struct IDMappingTests {
             #expect(mapping.uids == [IDRange(inside: 0, outside: 1002, count: 1)])
             #expect(mapping.gids == [IDRange(inside: 0, outside: 1003, count: 1)])
             #expect(mapping.uid == 0 && mapping.gid == 0 && mapping.rootMapped && !mapping.setgroupsAllowed)
+        }
+    }
+
+    /// No process has this id (pid_max is at most 2^22).
+    static let noSuchProcess: Int32 = 2_147_483_632
+
+    @Test func aMapThatCannotBeWrittenIsNamed() {
+        let mapping = IDMapping.rootOver(uid: 100_000, gid: 100_000, count: 65536)
+        #expect(mapping.uidMap == "0 100000 65536\n")
+        do {
+            try mapping.apply(to: Self.noSuchProcess)
+            Issue.record("a map was written for a process that does not exist")
+        } catch {
+            #expect(error.message == "open /proc/\(Self.noSuchProcess)/uid_map: No such file or directory")
+        }
+    }
+
+    @Test(.enabled(if: IDMapping.helpersAvailable)) func aFailedHelperIsQuotedWithWhatItSaid() {
+        let mapping = IDMapping(mode: .subordinate, uids: [IDRange(inside: 0, outside: 1000, count: 1), IDRange(inside: 1, outside: 100_000, count: 999)],
+                                gids: [IDRange(inside: 0, outside: 1000, count: 1)], uid: 0, gid: 0)
+        do {
+            try mapping.apply(to: Self.noSuchProcess)
+            Issue.record("newuidmap succeeded for a process that does not exist")
+        } catch {
+            let command = IDMapping.helper("newuidmap") + " \(Self.noSuchProcess) 0 1000 1 1 100000 999 failed: "
+            #expect(error.message.hasPrefix(command), "\(error.message)")
+            #expect(error.message.count > command.count + 60, "newuidmap's own words are in it: \(error.message)")
+            #expect(error.message.hasSuffix(" (check the user's lines in /etc/subuid and /etc/subgid)"))
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 @testable import Sandbox
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -9,15 +10,14 @@ import Glibc
 /// The launch record's writer: what it accepts, and when it refuses to leave a record that could
 /// describe inputs it did not read. (Reading records back and starting from them is the
 /// launcher's, tested end to end in IntegrationTests/FastStartTests.)
-final class LaunchRecordTests {
+@Suite(.tags(.rootless)) final class LaunchRecordTests {
+    let scratch: TemporaryDirectory
     let directory: String
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("launch-record-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        scratch = try TemporaryDirectory("launch-record")
+        directory = scratch.path
     }
-
-    deinit { try? FileManager.default.removeItem(atPath: directory) }
 
     static let key = "devenv-launch 1\nrun\n/store\n/project\n\nroot=0 network= quiet=1"
 
@@ -50,6 +50,27 @@ final class LaunchRecordTests {
         #expect(LaunchRecord.requested(environment: ["DEVENV_LAUNCH_RECORD": "relative", "DEVENV_LAUNCH_KEY": Self.key]) == nil)
         #expect(LaunchRecord.requested(environment: ["DEVENV_LAUNCH_RECORD": "/r", "DEVENV_LAUNCH_KEY": "devenv-launch 1\nrun"]) == nil)
         #expect(LaunchRecord.requested(environment: [:]) == nil)
+    }
+
+    @Test func devenvCoreMakesTheKeysTheLauncherAsksFor() throws {
+        func fields(_ key: String) -> [String]? {
+            LaunchRecord.requested(environment: ["DEVENV_LAUNCH_RECORD": "/r", "DEVENV_LAUNCH_KEY": key])?.fields
+        }
+        let run = try #require(LaunchRecord.runKey(verb: "enter", store: "/store", project: "/project", image: "debian:12",
+                                                   root: true, network: "none", quiet: false))
+        #expect(fields(run) == ["enter", "/store", "/project", "debian:12", "root=1 network=none quiet=0"])
+        let plain = try #require(LaunchRecord.runKey(verb: "run", store: "/store", project: "/project", image: nil, root: false,
+                                                     network: nil, quiet: true))
+        #expect(fields(plain) == ["run", "/store", "/project", "", "root=0 network= quiet=1"])
+        let answer = try #require(LaunchRecord.answerKey(verb: "status", store: "/store", project: "/project", locked: false,
+                                                         json: true, quiet: true))
+        #expect(fields(answer) == ["status", "/store", "/project", "", "locked=0 json=1 quiet=1"])
+        // The first line is the record format's version: a key of another version is another key.
+        #expect(run.hasPrefix("devenv-launch ") && answer.prefix { $0 != "\n" } == run.prefix { $0 != "\n" })
+        #expect(LaunchRecord.runKey(verb: "run", store: "/store", project: "/pro\nject", image: nil, root: false, network: nil,
+                                    quiet: false) == nil)
+        #expect(LaunchRecord.answerKey(verb: "build", store: "/store", project: "/" + String(repeating: "p", count: 20000),
+                                       locked: true, json: false, quiet: false) == nil)
     }
 
     @Test func aRecordOfSettledInputsIsWrittenWholeInAPrivateDirectory() throws {

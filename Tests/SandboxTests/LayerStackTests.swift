@@ -1,15 +1,17 @@
 import CLinux
 import Foundation
 @testable import Sandbox
+import TestSupport
 import Testing
 
 /// Layers built by hand with the `userxattr` conventions the unpacker writes.
-final class LayerStackTests {
+@Suite(.tags(.rootless)) final class LayerStackTests {
+    let scratch: TemporaryDirectory
     let root: String
 
     init() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("layerstack-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        scratch = try TemporaryDirectory("layerstack")
+        root = scratch.path
     }
 
     func layer(_ name: String, files: [String: String] = [:], links: [String: String] = [:], whiteouts: [String] = [],
@@ -40,8 +42,6 @@ final class LayerStackTests {
         }
         return base
     }
-
-    deinit { try? FileManager.default.removeItem(atPath: root) }
 
     @Test func theTopmostLayerWins() throws {
         let stack = LayerStack(bottomFirst: [

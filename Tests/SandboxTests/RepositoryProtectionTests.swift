@@ -1,18 +1,19 @@
 import Foundation
 @testable import Sandbox
+import TestSupport
 import Testing
 
 /// What `RepositoryProtection` binds over itself, read from real repositories made by git.
-final class RepositoryProtectionTests {
+@Suite(.tags(.rootless)) final class RepositoryProtectionTests {
+    let scratch: TemporaryDirectory
     let repository: String
 
     init() throws {
-        repository = FileManager.default.temporaryDirectory.appendingPathComponent("protection-\(UUID().uuidString)").path
+        scratch = try TemporaryDirectory("protection")
+        repository = scratch.path
         try FileManager.default.createDirectory(atPath: repository + "/.devenv", withIntermediateDirectories: true)
         try git("init", "-q", ".")
     }
-
-    deinit { try? FileManager.default.removeItem(atPath: repository) }
 
     @discardableResult
     func git(_ arguments: String...) throws -> String {

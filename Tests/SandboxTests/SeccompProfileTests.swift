@@ -3,7 +3,7 @@ import Glibc
 @testable import Sandbox
 import Testing
 
-struct SeccompProfileTests {
+@Suite(.tags(.rootless)) struct SeccompProfileTests {
     @Test func theDefaultProfileCompilesToABPFProgram() throws {
         let program = try SeccompProfile.default.compile()
         // struct sock_filter is 8 bytes; a default-allow filter for three architectures with

@@ -11,6 +11,7 @@
  * and for every other command, it execs `devenv-core` (the Swift program, next to it), telling
  * it where to write a new record. A record is only ever a cache: removing it costs one full start.
  */
+#include <limits.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -21,7 +22,7 @@ extern "C" {
 #endif
 
 /* The environment variables the launcher hands devenv-core with a miss: where to write the
- * record, and the invocation it is for ("devenv-launch 1\n<verb>\n<store>\n<project>\n…"). */
+ * record, and the invocation it is for (its key, claunch_key). */
 #define CLAUNCH_RECORD_VARIABLE "DEVENV_LAUNCH_RECORD"
 #define CLAUNCH_KEY_VARIABLE "DEVENV_LAUNCH_KEY"
 /* Set (to anything) to have the launcher say on stderr whether it started from a record. */
@@ -34,11 +35,42 @@ enum claunch_check_kind {
     CLAUNCH_DIRECTORY = 3,  /* a directory exists there */
 };
 
-enum claunch_id_mode {
-    CLAUNCH_ID_ROOT = 1,        /* write uid_map and gid_map */
-    CLAUNCH_ID_SINGLE = 2,      /* setgroups "deny", then the maps */
-    CLAUNCH_ID_SUBORDINATE = 3, /* run newuidmap and newgidmap */
+/* What names an invocation, as the launcher reads its command line and devenv-core its own:
+ * a record is written only for the key the launcher asked for, and followed only when the key is
+ * the same again. */
+struct claunch_key_fields {
+    const char *verb;       /* run or enter; build or status (an answer record) */
+    const char *store;      /* the store's root */
+    const char *project;    /* the project's directory */
+    const char *image;      /* run, enter: --image; NULL for none */
+    const char *network;    /* run, enter: --network; NULL for none */
+    int root;               /* run, enter: --root */
+    int locked;             /* build: --locked */
+    int json;               /* status: --json */
+    int quiet;
 };
+
+/* Room for any key the launcher makes: four paths and the rest. */
+enum { CLAUNCH_KEY_SIZE = 4 * PATH_MAX + 128 };
+
+enum claunch_key_result {
+    CLAUNCH_KEY_MADE = 0,
+    CLAUNCH_KEY_TOO_LONG = 1,   /* it does not fit in `size` */
+    CLAUNCH_KEY_NEWLINE = 2,    /* a field has a newline, which would make it another key's */
+};
+
+/* Writes the key of `fields` to `out`:
+ *   "devenv-launch <record version>\n<verb>\n<store>\n<project>\n<image>\nroot=R network=N quiet=Q"
+ * for run and enter, and for build and status
+ *   "devenv-launch <record version>\n<verb>\n<store>\n<project>\n\nlocked=L json=J quiet=Q".
+ * Returns an enum claunch_key_result. */
+int claunch_key(const struct claunch_key_fields *fields, char *out, size_t size);
+
+/* The caller's variables a run/enter session takes as they are (EnvironmentSession), i-th from
+ * 0, NULL past the last. Besides PATH they name the record (two terminal types keep a record
+ * each) and the record checks them; one list so the launcher names records by exactly what the
+ * session passes through. */
+const char *claunch_passed_variable(size_t i);
 
 /* What a full start knows besides the sandbox config. */
 struct claunch_record_input {
@@ -55,10 +87,10 @@ struct claunch_record_input {
     const char *const *variables;       /* the caller's variables the config depends on */
     size_t variable_count;
 
-    int id_mode;                        /* enum claunch_id_mode */
+    int id_mode;                        /* enum csandbox_id_mode */
     const char *uid_map;                /* "inside outside count" lines */
     const char *gid_map;
-    const char *newuidmap;              /* helper paths for CLAUNCH_ID_SUBORDINATE */
+    const char *newuidmap;              /* helper paths for CSANDBOX_ID_SUBORDINATE */
     const char *newgidmap;
 
     /* Files changed at or after this instant may have changed after they were read: with one
@@ -95,12 +127,6 @@ void claunch_release_layers(int fd, const char *held);
  * gone, and sets `*names` to a malloc'd, newline-separated list of what live holds name. -1 with
  * errno on failure. */
 int claunch_layers_in_use(const char *layers_dir, char **names);
-
-/* The working tree of the git repository containing `start` (an absolute, physical directory),
- * as libgit2's discovery finds it without crossing a file system boundary: the nearest
- * directory with a `.git` directory (holding HEAD and objects) or a `.git` file ("gitdir: …").
- * Writes it to `out` and returns 1, or returns 0 outside a repository. */
-int claunch_discover_work_tree(const char *start, char *out, size_t out_size);
 
 /* The launcher: runs `argv` from a valid record and returns 1 with the exit status in `*status`,
  * or returns 0 when devenv-core has to do it (having set the record variables when it should

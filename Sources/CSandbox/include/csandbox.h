@@ -5,7 +5,8 @@
  *
  * Swift fills a csandbox_config with plain C data, then:
  *   csandbox_spawn()  clones the child into new namespaces; it waits for its id maps,
- *   (Swift writes /proc/<pid>/uid_map and gid_map, or runs newuidmap/newgidmap)
+ *   csandbox_apply_id_maps()  writes /proc/<pid>/uid_map and gid_map, or runs
+ *                     newuidmap/newgidmap,
  *   csandbox_start()  lets the child build the root filesystem and exec the command, and
  *                     returns once the command runs or setup failed,
  *   csandbox_wait()   forwards signals and returns the command's exit status.
@@ -131,9 +132,20 @@ int csandbox_wait(struct csandbox_process *process, int reclaim_terminal);
 /* Kills and reaps a child that will not be started. */
 void csandbox_abort(struct csandbox_process *process);
 
-/* Writes `text` to /proc/<pid>/<name> (uid_map, gid_map: "inside outside count" lines; setgroups)
- * in one write(2), as the kernel requires; -1 with a message in `error` on failure. */
-int csandbox_write_map(pid_t pid, const char *name, const char *text, char *error, size_t size);
+/* How a child's user namespace gets its ids (Sandbox's IDMapping.Mode; a launch record stores
+ * these numbers). */
+enum csandbox_id_mode {
+    CSANDBOX_ID_ROOT = 1,        /* write uid_map and gid_map */
+    CSANDBOX_ID_SINGLE = 2,      /* setgroups "deny", then the maps */
+    CSANDBOX_ID_SUBORDINATE = 3, /* run newuidmap and newgidmap */
+};
+
+/* Gives the child `pid`, which waits for them, its id maps ("inside outside count" lines) as
+ * `mode` (enum csandbox_id_mode) says; `newuidmap` and `newgidmap` are the helpers' paths, used
+ * only for CSANDBOX_ID_SUBORDINATE. The one implementation for devenv-core and the launcher.
+ * Returns 0, or -1 with a message in `error`. */
+int csandbox_apply_id_maps(pid_t pid, int mode, const char *uid_map, const char *gid_map, const char *newuidmap,
+                           const char *newgidmap, char *error, size_t size);
 
 /* Clones a child into a new user namespace only, which waits for its id maps, then becomes root
  * (0/0) inside and execve's argv[0] (an absolute path) with `argv` and `envp`, its stdout and

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Environments
 import Foundation
+import ImageStore
 import Sandbox
 
 struct BuildCommand: AsyncParsableCommand {
@@ -40,9 +42,9 @@ struct BuildCommand: AsyncParsableCommand {
         let project = try Project.discover()
         let manifest = try project.manifest(home: HostUser.current().home)
         let store = try global.store()
-        try ProjectTrust(project: project, manifest: manifest, store: store).requireApproval(global)
+        try ProjectTrust(project: project, manifest: manifest, store: store).requireApproval(global.given)
         let start = ContinuousClock.now
-        var builder = EnvironmentBuilder(store: store, layout: .forInvoker(asRoot: root), output: BuildOutput(quiet: global.quiet, verbose: global.verbose))
+        var builder = EnvironmentBuilder(store: store, layout: .forInvoker(asRoot: root), output: BuildOutput.progress(quiet: global.quiet, verbose: global.verbose))
         builder.noCache = noCache
         builder.locked = locked
         let environment = try await builder.ensure(project: project, manifest: manifest)
@@ -56,7 +58,7 @@ struct BuildCommand: AsyncParsableCommand {
                            standardOutput: "", standardError: message)
             }
         } else if !global.quiet {
-            Terminal.note("Built \(project.environmentName(manifest)) in \(Terminal.seconds(ContinuousClock.now - start)); enter it with: devenv enter")
+            Terminal.note("Built \(project.environmentName(manifest)) in \(Units.seconds(ContinuousClock.now - start)); enter it with: devenv enter")
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Environments
 import Foundation
 import Manifest
 import Sandbox
@@ -60,25 +61,16 @@ struct LockCommand: AsyncParsableCommand {
             if !global.quiet { Terminal.note("\(project.lockPath) is up to date (devenv lock --update resolves everything again)") }
             return
         }
-        let output = BuildOutput(quiet: global.quiet, verbose: global.verbose)
+        let output = BuildOutput.progress(quiet: global.quiet, verbose: global.verbose)
         let store = try global.store()
         let lock = try await LockResolver(store: store, layout: .forInvoker(asRoot: false), output: output)
             .resolve(manifest, previous: previous, update: update)
-        try Self.write(lock, project: project)
+        try project.writeLock(lock)
         if !global.quiet {
             let apt = lock.apt.map { "\($0.packages.count) apt packages" }
             let pip = lock.pip.map { "\($0.distributions.count) pip distributions" }
             let parts = [apt, pip].compactMap { $0 }
             Terminal.note("Wrote \(project.lockPath)\(parts.isEmpty ? "" : ": " + parts.joined(separator: ", "))")
-        }
-    }
-
-    /// Writes the lock atomically: a failed resolve or a crash leaves the old one.
-    static func write(_ lock: Lock, project: Project) throws {
-        do {
-            try AtomicFile.write(lock.encoded(), to: project.lockPath, tmpDirectory: project.directory + "/.devenv")
-        } catch {
-            throw DevenvError.internal("cannot write \(project.lockPath): \(error)")
         }
     }
 }

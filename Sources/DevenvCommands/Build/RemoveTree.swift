@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ImageStore
 import Sandbox
 import Storage
 

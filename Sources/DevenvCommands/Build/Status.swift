@@ -1,8 +1,8 @@
 import ArgumentParser
-import Build
+import Environments
 import Foundation
+import ImageStore
 import Manifest
-import OCI
 import Sandbox
 
 struct Status: AsyncParsableCommand {
@@ -24,48 +24,12 @@ struct Status: AsyncParsableCommand {
     @Flag(help: "Print a JSON object instead of text.")
     var json = false
 
-    struct Report: Encodable {
-        struct LockState: Encodable {
-            var path: String
-            /// "fresh", "stale" or "missing".
-            var state: String
-            var differences: [String]
-        }
-        struct BaseState: Encodable {
-            var image: String?
-            var bootstrap: String?
-            var digest: String?
-            /// "unpacked", "missing" or "unknown" (no lock).
-            var state: String
-        }
-        struct LayerState: Encodable {
-            var step: String
-            var contents: String
-            var key: String
-            /// "built" or "missing".
-            var state: String
-        }
-        var project: String
-        var name: String
-        var manifest: String
-        var manifestError: String?
-        /// Whether what the manifest reaches outside the repository is approved (`devenv trust`).
-        var trust: ProjectTrust.State?
-        var lock: LockState?
-        var base: BaseState?
-        var layers: [LayerState]
-        var ready: Bool
-        var next: String?
-    }
-
     func run() async throws {
         let started = LaunchRecord.startingNow()
         try global.enterDirectory()
         let project = try Project.discover()
         let store = try global.store()
-        var manifest: Manifest?
-        var layers: [String] = []
-        let report = try makeReport(project: project, store: store, manifest: &manifest, layers: &layers)
+        let (report, manifest, layers) = try StatusReport.make(project: project, store: store)
         let text: String
         if json {
             let encoder = JSONEncoder()
@@ -82,55 +46,7 @@ struct Status: AsyncParsableCommand {
         }
     }
 
-    /// The report; `manifest` and `layers` (every layer directory of a ready environment) are
-    /// what it was made from.
-    private func makeReport(project: Project, store: StoreLocation, manifest loaded: inout Manifest?, layers: inout [String]) throws -> Report {
-        var report = Report(project: project.directory, name: project.environmentName(nil), manifest: project.manifestPath,
-                            layers: [], ready: false)
-        let manifest: Manifest
-        do { manifest = try project.manifest(home: HostUser.current().home) } catch let error as DevenvError {
-            report.manifestError = error.description
-            report.next = FileManager.default.fileExists(atPath: project.manifestPath) ? "fix the manifest" : "devenv init"
-            return report
-        }
-        loaded = manifest
-        report.name = project.environmentName(manifest)
-        let trust = try ProjectTrust(project: project, manifest: manifest, store: store).state
-        report.trust = trust
-        guard let lock = try? project.lock() else {
-            let exists = FileManager.default.fileExists(atPath: project.lockPath)
-            report.lock = Report.LockState(path: project.lockPath, state: exists ? "unreadable" : "missing", differences: [])
-            report.next = exists ? "devenv lock --update" : "devenv lock"
-            return report
-        }
-        let differences = lock.differences(from: manifest)
-        report.lock = Report.LockState(path: project.lockPath, state: differences.isEmpty ? "fresh" : "stale", differences: differences)
-        let layout = LayerLayout.forInvoker(asRoot: false)
-        let image = try EnvironmentBuilder.localBase(lock.base, store: store, layout: layout)
-        report.base = Report.BaseState(image: lock.base.image, bootstrap: lock.base.bootstrap, digest: lock.base.digest,
-                                       state: image == nil ? "missing" : "unpacked")
-        if let image {
-            let plan = BuildPlan(manifest: manifest, lock: lock, baseLayers: image.layers,
-                                 singleID: IDMapping.forBuild(asRoot: false).mode == .single)
-            let layerStore = store.layerStore()
-            layers = plan.layers
-            report.layers = plan.steps.map {
-                Report.LayerState(step: $0.title, contents: $0.summary, key: $0.key, state: layerStore.contains($0.key) ? "built" : "missing")
-            }
-        }
-        report.ready = differences.isEmpty && image != nil && report.layers.allSatisfy { $0.state == "built" }
-            && (trust == .notNeeded || trust == .approved)
-        if trust == .notApproved || trust == .changed {
-            report.next = "devenv trust (after reading the manifest)"
-        } else if !differences.isEmpty {
-            report.next = "devenv lock"
-        } else if !report.ready {
-            report.next = "devenv build"
-        }
-        return report
-    }
-
-    private func render(_ report: Report) -> String {
+    private func render(_ report: StatusReport) -> String {
         var lines: [String] = []
         lines.append("Project   \(report.project) (\(report.name))")
         if let error = report.manifestError {

@@ -1,6 +1,8 @@
 import ArgumentParser
+import Environments
 import Foundation
 import Git
+import ImageStore
 import Sandbox
 
 struct Clone: ParsableCommand {
@@ -85,7 +87,7 @@ struct Clone: ParsableCommand {
     /// runs: the clone stays, nothing is built or entered, and the user is told how to approve.
     /// A manifest that does not parse is left to `devenv build`, which reports it.
     private func requireApproval(of destination: String, name: String) throws {
-        let directory = EnvironmentLauncher.physical(destination)
+        let directory = HostPath.physical(destination)
         let project = Project(directory: directory, workingDirectory: directory)
         guard let manifest = try? project.manifest(home: HostUser.current().home) else { return }
         let trust = try ProjectTrust(project: project, manifest: manifest, store: try global.store())

@@ -1,5 +1,6 @@
 import Foundation
 import Git
+import ImageStore
 
 #if canImport(Glibc)
 import Glibc
@@ -63,7 +64,7 @@ final class CloneProgressDisplay {
     static func line(_ progress: CloneProgress) -> String {
         switch progress.phase {
         case .receiving:
-            "Receiving objects: \(percent(progress.receivedObjects, progress.totalObjects)) (\(progress.receivedObjects)/\(progress.totalObjects)), \(Terminal.bytes(progress.receivedBytes))"
+            "Receiving objects: \(percent(progress.receivedObjects, progress.totalObjects)) (\(progress.receivedObjects)/\(progress.totalObjects)), \(Units.bytes(progress.receivedBytes))"
         case .resolving:
             "Resolving deltas: \(percent(progress.indexedDeltas, progress.totalDeltas)) (\(progress.indexedDeltas)/\(progress.totalDeltas))"
         case .checkingOut:

@@ -1,4 +1,5 @@
 import Foundation
+import ImageStore
 
 #if canImport(Glibc)
 import Glibc
@@ -7,28 +8,13 @@ import Glibc
 /// This same devenv binary, run again for the next step (`clone` → `build` → `enter`), so the
 /// step behaves exactly as if the user had typed it.
 enum DevenvProcess {
-    /// The running binary's path: /proc/self/exe on Linux, not argv[0], which may be a bare
-    /// name found through $PATH or a relative path the clone's -C no longer matches.
-    static func executable() throws -> String {
-        #if os(Linux)
-        if let resolved = realpath("/proc/self/exe", nil) {
-            defer { free(resolved) }
-            return String(cString: resolved)
-        }
-        #endif
-        guard let path = Bundle.main.executablePath else {
-            throw DevenvError.internal("cannot find the path of the running devenv binary")
-        }
-        return path
-    }
-
     static let childSignals = [SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGPIPE]
 
     /// Runs devenv with `arguments` on this terminal (stdin, stdout, stderr inherited) and
     /// returns its exit status, 128+N when signal N ended it. Meanwhile devenv ignores Ctrl-C and
     /// Ctrl-\ as system(3) does: the terminal sends them to the child too, which decides.
     static func run(_ arguments: [String]) throws -> Int32 {
-        let path = try executable()
+        let path = try HelperCommand.executable()
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -64,7 +50,7 @@ enum DevenvProcess {
     /// Becomes devenv with `arguments`: the shell that `enter` starts is then the user's, with
     /// no clone process waiting above it.
     static func exec(_ arguments: [String]) throws -> Never {
-        let path = try executable()
+        let path = try HelperCommand.executable()
         // Ignored signals and the blocked mask survive execve: the shell must get neither.
         for number in childSignals { signal(number, SIG_DFL) }
         var empty = sigset_t()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import HostChecks
 import Foundation
 
 struct Doctor: AsyncParsableCommand {
@@ -29,7 +30,7 @@ struct Doctor: AsyncParsableCommand {
     func run() async throws {
         try global.enterDirectory()
         #if os(Linux)
-        let checks = await HostChecks(global: global).run()
+        let checks = await HostChecks(storePath: global.storePath).run()
         #else
         let checks = [DoctorCheck.fail(
             "os", "devenv environments are Linux containers: they need a Linux kernel, which this system does not have",

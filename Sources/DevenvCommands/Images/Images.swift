@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ImageStore
 import OCI
 import Storage
 
@@ -61,7 +62,7 @@ struct Images: AsyncParsableCommand {
         }
         let table = [["REFERENCE", "DIGEST", "PLATFORM", "LAYERS", "SIZE", "UNPACKED"]] + rows.map { row in
             [row.reference, String(row.digest.dropFirst(7).prefix(12)), row.platform ?? "-", "\(row.layers)",
-             Terminal.bytes(row.size), row.unpacked ? Terminal.bytes(row.unpackedSize) : "no"]
+             Units.bytes(row.size), row.unpacked ? Units.bytes(row.unpackedSize) : "no"]
         }
         let widths = (0..<table[0].count).map { column in table.map { $0[column].count }.max() ?? 0 }
         for line in table {

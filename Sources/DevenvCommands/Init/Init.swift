@@ -1,7 +1,10 @@
 import ArgumentParser
+import Environments
 import Foundation
+import ImageStore
 import Manifest
 import OCI
+import Templates
 
 #if canImport(Glibc)
 import Glibc
@@ -68,7 +71,8 @@ struct Init: ParsableCommand {
             throw DevenvError.user("unknown template \"\(template)\"; the templates are: \(Template.all.map(\.name).joined(separator: ", ")) (devenv init --list describes them)")
         }
         if let base { _ = try Reference(parsing: base) }
-        let project = try ProjectRoot.find(global)
+        try global.enterDirectory()
+        let project = try Project.discover().directory
         let manifestPath = project + "/.devenv/devenv.toml"
         let existed = FileManager.default.fileExists(atPath: manifestPath)
         if existed, !force {

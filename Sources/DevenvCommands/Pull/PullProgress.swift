@@ -1,4 +1,5 @@
 import Foundation
+import ImageStore
 import OCI
 
 /// Shows a pull as it happens. On a terminal: one line per layer, redrawn in place with bytes
@@ -17,24 +18,54 @@ final class PullProgress: @unchecked Sendable {
     private let lock = NSLock()
     private let live: Bool
     private let quiet: Bool
+    private let verbose: Bool
     private var layers: [Layer] = []
     private var drawnLines = 0
     private var lastDraw = ContinuousClock.now
     private let clock = ContinuousClock()
 
-    init(quiet: Bool, live: Bool = Terminal.stderrIsTTY) {
+    init(quiet: Bool, verbose: Bool = false, live: Bool = Terminal.stderrIsTTY) {
         self.quiet = quiet
+        self.verbose = verbose
         self.live = live && !quiet
     }
 
-    func handle(_ event: PullEvent) {
+    @Sendable func handle(_ event: ImagePullEvent) {
+        switch event {
+        case .pulling(let ref): note("Pulling \(ref)")
+        case .transfer(let event): transfer(event)
+        case .layer(let digest, let phase):
+            let text = switch phase {
+            case .waitingForAnother: "waiting for another devenv to unpack it"
+            case .unpacking: "unpacking"
+            case .unpacked(let elapsed): "unpacked in \(Units.seconds(elapsed))"
+            case .alreadyUnpacked: "already unpacked"
+            }
+            layerNote(digest, text)
+        case .unpackSummary(let digest, let summary):
+            if verbose {
+                note("layer \(digest.short): \(summary.entries) entries, \(Units.bytes(summary.bytes)), \(summary.whiteouts) whiteouts, \(summary.opaqueDirectories) opaque directories")
+            }
+        case .notReproduced(let lost):
+            note("note: unpacked without root, so \(lost.joined(separator: " and ")) could not be reproduced")
+        case .finished: finish()
+        }
+    }
+
+    private func note(_ line: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        say(line)
+    }
+
+    private func transfer(_ event: PullEvent) {
         lock.lock()
         defer { lock.unlock() }
         switch event {
         case .resolved(let manifest, let platform, let descriptors):
             layers = descriptors.map { Layer(digest: $0.digest, size: $0.size) }
             let count = descriptors.count
-            let total = Terminal.bytes(descriptors.reduce(0) { $0 + $1.size })
+            let total = Units.bytes(descriptors.reduce(0) { $0 + $1.size })
             say("manifest \(manifest)\(platform.map { " (\($0))" } ?? ""): \(count) layer\(count == 1 ? "" : "s"), \(total)")
         case .blobStarted(let descriptor, let resumedAt):
             update(descriptor.digest) {
@@ -43,7 +74,7 @@ final class PullProgress: @unchecked Sendable {
                 $0.resumedAt = resumedAt
                 $0.received = resumedAt
             }
-            if resumedAt > 0 { say("layer \(descriptor.digest.short): resuming at \(Terminal.bytes(resumedAt))") }
+            if resumedAt > 0 { say("layer \(descriptor.digest.short): resuming at \(Units.bytes(resumedAt))") }
         case .blobProgress(let digest, let received, _):
             update(digest) { $0.received = received }
         case .blobFinished(let digest, let outcome):
@@ -64,7 +95,7 @@ final class PullProgress: @unchecked Sendable {
     }
 
     /// A line about unpacking (or any later phase) for one layer.
-    func layerNote(_ digest: Digest, _ text: String) {
+    private func layerNote(_ digest: Digest, _ text: String) {
         lock.lock()
         defer { lock.unlock() }
         update(digest) { $0.state = text }
@@ -72,7 +103,7 @@ final class PullProgress: @unchecked Sendable {
         redraw(force: true)
     }
 
-    func finish() {
+    private func finish() {
         lock.lock()
         defer { lock.unlock() }
         redraw(force: true)
@@ -95,17 +126,17 @@ final class PullProgress: @unchecked Sendable {
 
     private func sayFinished(_ layer: Layer) {
         guard !live, !quiet else { return }
-        var line = "layer \(layer.digest.short): \(layer.state) \(Terminal.bytes(layer.size))"
+        var line = "layer \(layer.digest.short): \(layer.state) \(Units.bytes(layer.size))"
         if let start = layer.started, let end = layer.finished {
             let elapsed = end - start
-            line += " in \(Terminal.seconds(elapsed)) (\(rate(layer.received - layer.resumedAt, elapsed)))"
+            line += " in \(Units.seconds(elapsed)) (\(rate(layer.received - layer.resumedAt, elapsed)))"
         }
         Terminal.note(line)
     }
 
     private func rate(_ bytes: Int64, _ elapsed: Duration) -> String {
         let seconds = max(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, 0.001)
-        return Terminal.bytes(Int64(Double(bytes) / seconds)) + "/s"
+        return Units.bytes(Int64(Double(bytes) / seconds)) + "/s"
     }
 
     private func clearDrawn() {
@@ -123,10 +154,10 @@ final class PullProgress: @unchecked Sendable {
         for layer in layers {
             var line = "  \(layer.digest.short)  \(layer.state)"
             if layer.state == "downloading" {
-                line += "  \(Terminal.bytes(layer.received)) / \(Terminal.bytes(layer.size))"
+                line += "  \(Units.bytes(layer.received)) / \(Units.bytes(layer.size))"
                 if let start = layer.started { line += "  \(rate(layer.received - layer.resumedAt, now - start))" }
             } else if layer.state != "waiting" {
-                line += "  \(Terminal.bytes(layer.size))"
+                line += "  \(Units.bytes(layer.size))"
             }
             text += line + "\n"
         }

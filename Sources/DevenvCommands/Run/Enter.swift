@@ -1,4 +1,5 @@
 import ArgumentParser
+import Environments
 
 struct Enter: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,7 +20,10 @@ struct Enter: AsyncParsableCommand {
     @OptionGroup var sandbox: SandboxOptions
 
     func run() async throws {
-        let status = try await EnvironmentLauncher(global: global, options: sandbox).run(command: nil)
+        try global.enterDirectory()
+        let launcher = EnvironmentLauncher(request: sandbox.request(global), progress: BuildOutput.progress(quiet: global.quiet, verbose: global.verbose),
+                                           onNote: Terminal.note)
+        let status = try await launcher.run(command: nil)
         if status != 0 { throw ExitCode(status) }
     }
 }

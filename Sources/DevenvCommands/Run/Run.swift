@@ -1,4 +1,5 @@
 import ArgumentParser
+import Environments
 
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -32,7 +33,10 @@ struct Run: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let status = try await EnvironmentLauncher(global: global, options: sandbox).run(command: command)
+        try global.enterDirectory()
+        let launcher = EnvironmentLauncher(request: sandbox.request(global), progress: BuildOutput.progress(quiet: global.quiet, verbose: global.verbose),
+                                           onNote: Terminal.note)
+        let status = try await launcher.run(command: command)
         if status != 0 { throw ExitCode(status) }
     }
 }

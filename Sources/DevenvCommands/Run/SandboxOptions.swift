@@ -1,4 +1,5 @@
 import ArgumentParser
+import Environments
 import Sandbox
 
 /// The options `run` and `enter` share: which image, and how the sandbox looks.
@@ -24,6 +25,16 @@ struct SandboxOptions: ParsableArguments {
         }
     }
 
-    /// nil when not given: the manifest decides.
-    var networkMode: SandboxSpec.Network? { network.flatMap(SandboxSpec.Network.init(rawValue:)) }
+    func request(_ global: GlobalOptions) -> LaunchRequest {
+        var request = LaunchRequest(given: global.given)
+        request.quiet = global.quiet
+        request.verbose = global.verbose
+        request.asRoot = asRoot
+        request.image = image
+        // nil when not given: the manifest decides.
+        request.network = network.flatMap(SandboxSpec.Network.init(rawValue:))
+        request.unprotected = unprotected
+        request.locked = locked
+        return request
+    }
 }

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Environments
 import Foundation
+import ImageStore
 
 /// Options every command takes (docs/architecture.md, "Module graph": DevenvCommands).
 public struct GlobalOptions: ParsableArguments, Sendable {
@@ -25,6 +27,9 @@ public struct GlobalOptions: ParsableArguments, Sendable {
             throw DevenvError.user("cannot change to directory \(directory) given with -C: it does not exist or is not a directory")
         }
     }
+
+    /// `-C` and `--store` as given, for commands devenv tells the user to run.
+    var given: GivenLocation { GivenLocation(directory: directory, store: storePath) }
 
     func store() throws -> StoreLocation {
         try StoreLocation(explicit: storePath)

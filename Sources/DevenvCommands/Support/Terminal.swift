@@ -1,4 +1,5 @@
 import Foundation
+import ImageStore
 
 #if canImport(Glibc)
 import Glibc
@@ -18,21 +19,4 @@ enum Terminal {
     }
 
     static func note(_ line: String) { err(line + "\n") }
-
-    /// `12.3 MB`, decimal units as `docker images` and `du -h --si` print them.
-    static func bytes(_ n: Int64) -> String {
-        let units = ["B", "kB", "MB", "GB", "TB"]
-        var value = Double(n)
-        var unit = 0
-        while value >= 1000, unit < units.count - 1 {
-            value /= 1000
-            unit += 1
-        }
-        return unit == 0 ? "\(n) B" : String(format: value < 10 ? "%.1f %@" : "%.0f %@", value, units[unit])
-    }
-
-    static func seconds(_ duration: Duration) -> String {
-        let s = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-        return String(format: s < 10 ? "%.2fs" : "%.1fs", s)
-    }
 }

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Environments
 import Foundation
+import ImageStore
 import Sandbox
 
 struct TrustCommand: ParsableCommand {
@@ -96,13 +98,13 @@ struct TrustCommand: ParsableCommand {
             Terminal.out("""
                 Approved for \(trust.project.directory) on this machine: \(trust.project.manifestPath) asks for nothing outside \
                 the repository, and your ssh agent is forwarded into its run and enter. \
-                `\(trust.approveCommand(global)) --revoke` takes it back.
+                `\(trust.approveCommand(global.given)) --revoke` takes it back.
                 """)
             return
         }
         Terminal.out("Approved for \(trust.project.directory) on this machine:")
         trust.lines(changes: false).forEach(Terminal.out)
-        Terminal.out("A manifest that asks for more or other than this asks again; `\(trust.approveCommand(global)) --revoke` takes it back.")
+        Terminal.out("A manifest that asks for more or other than this asks again; `\(trust.approveCommand(global.given)) --revoke` takes it back.")
     }
 
     private func printShow(_ trust: ProjectTrust) {
@@ -113,7 +115,7 @@ struct TrustCommand: ParsableCommand {
         case .changed: Terminal.out("Changed since you approved it (\(trust.approval?.approved ?? "")); \(trust.project.manifestPath) now asks for:")
         }
         trust.lines().forEach(Terminal.out)
-        if trust.state == .notApproved || trust.state == .changed { Terminal.out(trust.advice(global)) }
+        if trust.state == .notApproved || trust.state == .changed { Terminal.out(trust.advice(global.given)) }
     }
 
     private func printJSON(_ trust: ProjectTrust) throws {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// What the build suites share for one test run: a store, so the apt layer every project here
@@ -11,7 +12,7 @@ struct BuildScope: SuiteTrait, TestScoping {
     }
 
     func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
-        let temp = try TempDir("build-scope")
+        let temp = try TemporaryDirectory("build-scope")
         try await Self.$store.withValue(temp.path + "/store") { try await function() }
         withExtendedLifetime(temp) {}
     }
@@ -23,7 +24,7 @@ extension Trait where Self == BuildScope {
 
 /// A git repository with a `.devenv/devenv.toml`, driven through the devenv binary.
 final class BuildProject {
-    let directory: TempDir
+    let directory: TemporaryDirectory
     let store: String
     var path: String { directory.path }
     var manifestPath: String { path + "/.devenv/devenv.toml" }
@@ -53,7 +54,7 @@ final class BuildProject {
     }
 
     init(_ manifest: String, store: String) throws {
-        directory = try TempDir("build-project")
+        directory = try TemporaryDirectory("build-project")
         self.store = store
         let initialized = try Shell.run("git", ["init", "-q", directory.path])
         try #require(initialized.status == 0, "git init: \(initialized.output)")

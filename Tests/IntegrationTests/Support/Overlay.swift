@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Mounts the overlay of a pulled image's layer directories the way the sandbox will (read-only,
@@ -8,7 +9,7 @@ struct Overlay {
 
     /// `layers` bottom first. overlayfs needs two lower directories when there is no upper one,
     /// so an empty directory goes at the bottom.
-    init(layers: [String], in temp: TempDir) throws {
+    init(layers: [String], in temp: TemporaryDirectory) throws {
         mountpoint = temp.path + "/merged-\(UUID().uuidString.prefix(8))"
         let empty = temp.path + "/empty-lower"
         try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Who runs devenv in a test that runs as root: root itself, or one of the users scripts/test
@@ -14,7 +15,7 @@ struct StoreUser: CustomTestStringConvertible, Sendable {
     var testDescription: String { name }
 
     /// A new store directory under `temp`, owned by this user as a store they made would be.
-    func makeStore(_ name: String, in temp: TempDir) throws -> String {
+    func makeStore(_ name: String, in temp: TemporaryDirectory) throws -> String {
         let store = temp.path + "/" + name
         try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: true)
         let chown = try Shell.run("chown", ["\(self.name):\(self.name)", store])

@@ -25,18 +25,3 @@ enum TestEnvironment {
         return candidate
     }
 }
-
-/// A scratch directory removed when the test ends.
-final class TempDir {
-    let path: String
-
-    init(_ label: String = "devenv-test") throws {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("\(label)-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit {
-        // Unpacked layers hold read-only directories; make them writable before deleting.
-        _ = try? Shell.run("/bin/sh", ["-c", "chmod -R u+w '\(path)' 2>/dev/null; umount -R '\(path)'/* 2>/dev/null; rm -rf '\(path)'"])
-    }
-}
