@@ -117,6 +117,8 @@ public struct Manifest: Sendable, Equatable {
     public var seccomp = Seccomp.default
     /// Where `[security] seccomp` is, for the approval it needs when unconfined (`TrustRequest`).
     public var seccompPosition: SourcePosition?
+    /// `[share] image`: where `devenv push` publishes the environment.
+    public var shareImage: String?
     /// Every repository file the build reads, sorted by path; filled by `load`, empty after `parse`.
     public var inputFiles: [InputFile] = []
 

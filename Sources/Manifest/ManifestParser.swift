@@ -9,13 +9,14 @@ struct ManifestParser {
     let file: String
     let home: String
 
-    static let rootKeys = ["name", "base", "packages", "env", "setup", "shell", "network", "mounts", "security"]
+    static let rootKeys = ["name", "base", "packages", "env", "setup", "shell", "network", "mounts", "security", "share"]
     static let baseKeys = ["image", "bootstrap", "mirror"]
     static let packageKeys = ["apt", "pip"]
     static let setupKeys = ["name", "run", "files"]
     static let shellKeys = ["command", "workdir", "hostname"]
     static let networkKeys = ["mode"]
     static let securityKeys = ["seccomp"]
+    static let shareKeys = ["image"]
 
     func parse() throws(ManifestError) -> Manifest {
         if let found = TOMLPrecheck.check(text) {
@@ -74,7 +75,27 @@ struct ManifestParser {
             manifest.seccomp = try reader.choice(security, "seccomp", path: ["security"], Manifest.Seccomp.self) ?? .default
             if security["seccomp"] != nil { manifest.seccompPosition = reader.locator.key(["security", "seccomp"]) }
         }
+        if let share = try reader.table(root, "share", path: []) {
+            try reader.checkKeys(share, path: ["share"], allowed: Self.shareKeys)
+            manifest.shareImage = try shareImage(share, reader)
+        }
         return manifest
+    }
+
+    /// `[share] image`: where `push` publishes, a repository with an optional tag; a digest names
+    /// one image, which a push cannot move.
+    private func shareImage(_ table: TOMLTable, _ reader: TableReader) throws(ManifestError) -> String? {
+        guard let image = try reader.string(table, "image", path: ["share"]) else { return nil }
+        let ref: Reference
+        do { ref = try Reference(parsing: image) } catch {
+            throw reader.error(at: reader.locator.value(["share", "image"]), "image \(FieldGrammar.quote(image)) is not a valid image reference (\(FieldGrammar.escaped("\(error)")))",
+                               fix: "use a repository such as \"registry.example.com/team/webapp\"")
+        }
+        if ref.digest != nil {
+            throw reader.error(at: reader.locator.value(["share", "image"]), "image \(FieldGrammar.quote(image)) names a digest, which a push cannot publish to",
+                               fix: "name the repository, optionally with a tag: \"\(ref.domain)/\(ref.repository)\"")
+        }
+        return image
     }
 
     private func base(_ table: TOMLTable, _ reader: TableReader) throws(ManifestError) -> Manifest.Base {

@@ -20,6 +20,16 @@ public enum MediaType {
         ociLayer, ociLayerGzip, ociLayerZstd, ociLayerNondistributableGzip, dockerLayerGzip, dockerForeignLayerGzip,
     ]
 
+    /// The OCI name of a layer type: Docker's names for the same bytes (a pushed image mixing
+    /// the two confuses some tools); OCI's and unknown ones as they are.
+    public static func ociEquivalent(of layerType: String) -> String {
+        switch layerType {
+        case dockerLayerGzip: ociLayerGzip
+        case dockerForeignLayerGzip: ociLayerNondistributableGzip
+        default: layerType
+        }
+    }
+
     /// What we tell a registry we understand, best first.
     public static let manifestAccept = [ociIndex, ociManifest, dockerManifestList, dockerManifest].joined(separator: ", ")
 }

@@ -69,13 +69,23 @@ public final class RegistryClient: Sendable {
         "\(scheme(for: ref.registryHost))://\(ref.registryHost)/v2/\(ref.repository)/\(path)"
     }
 
+    /// A Location header's URL, absolute (on the registry's host, with its scheme) or relative
+    /// to it.
+    func resolve(_ location: String, _ ref: Reference) -> String {
+        let base = "\(scheme(for: ref.registryHost))://\(ref.registryHost)"
+        return URL(string: location, relativeTo: URL(string: base + "/"))?.absoluteString ?? base + location
+    }
+
     /// Sends a request for `ref`'s repository, answering an authentication challenge once and
     /// following redirects. Statuses other than 2xx are turned into `OCIError`s worded for users.
+    /// `location`: an absolute or host-relative URL the registry handed out (an upload's
+    /// Location) instead of `path`; `body`: made afresh for each attempt (an answered challenge
+    /// sends the request again).
     func send(
-        _ method: HTTPMethod, _ ref: Reference, path: String, headers: [(String, String)] = [],
-        what: @autoclosure () -> String
+        _ method: HTTPMethod, _ ref: Reference, path: String, location: String? = nil, headers: [(String, String)] = [],
+        body: (@Sendable () -> HTTPClientRequest.Body)? = nil, what: @autoclosure () -> String
     ) async throws -> HTTPClientResponse {
-        var url = url(ref, path)
+        var url = location.map { resolve($0, ref) } ?? url(ref, path)
         var challenged = false
         var credentialsAccepted = false
         var redirects = 0
@@ -84,6 +94,7 @@ public final class RegistryClient: Sendable {
             var request = HTTPClientRequest(url: url)
             request.method = method
             for (name, value) in headers { request.headers.add(name: name, value: value) }
+            if let body { request.body = body() }
             request.headers.add(name: "User-Agent", value: "devenv")
             let authorization = sameHost ? await authorizations.value(for: ref) : nil
             if let authorization { request.headers.add(name: "Authorization", value: authorization) }
@@ -120,7 +131,8 @@ public final class RegistryClient: Sendable {
                 // carried them, means the credentials are good but do not grant this repository.
                 if credentialsAccepted || (response.status.code == 403 && authorization != nil),
                    let entry = credentials.entry(forDomain: ref.domain) {
-                    throw accessDenied(ref, entry: entry, status: response.status.code, challenge: response.headers.first(name: "WWW-Authenticate"))
+                    throw accessDenied(ref, entry: entry, status: response.status.code, challenge: response.headers.first(name: "WWW-Authenticate"),
+                                       pushing: method != .GET && method != .HEAD)
                 }
                 throw unauthorized(ref, status: response.status.code)
             case 404:
@@ -143,9 +155,9 @@ public final class RegistryClient: Sendable {
         return OCIError(.unauthorized, "registry \(ref.domain) requires authentication for \(ref.name) (HTTP \(status)), or the repository does not exist; check the name, then log in with docker login \(ref.domain) or add auths.\"\(ref.domain)\" to \(Credentials.defaultConfigPath())")
     }
 
-    func accessDenied(_ ref: Reference, entry: Credentials.Entry, status: UInt, challenge: String?) -> OCIError {
+    func accessDenied(_ ref: Reference, entry: Credentials.Entry, status: UInt, challenge: String?, pushing: Bool = false) -> OCIError {
         let reason = challenge.flatMap { AuthChallenge(header: $0)?.parameters["error"] }.map { ", \($0)" } ?? ""
-        return OCIError(.unauthorized, "registry \(ref.domain) accepted the credentials for user \"\(entry.username)\" from \(entry.source) but denied pulling \(ref.name) (HTTP \(status)\(reason)): the repository does not exist, or that user has no access to it")
+        return OCIError(.unauthorized, "registry \(ref.domain) accepted the credentials for user \"\(entry.username)\" from \(entry.source) but denied \(pushing ? "pushing to" : "pulling") \(ref.name) (HTTP \(status)\(reason)): the repository does not exist, or that user has no access to it")
     }
 
     /// The `errors[0].message` of a registry's JSON error body, when it has one.

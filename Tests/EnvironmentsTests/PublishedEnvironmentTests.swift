@@ -1,0 +1,33 @@
+import Foundation
+import ImageStore
+import OCI
+import Testing
+@testable import Environments
+
+@Suite struct PublishedEnvironmentTests {
+    static let digest = Digest(hashing: Data("layer".utf8))
+
+    @Test func thePublishedManifestHasOCITypesKeysAndNoLocalPath() throws {
+        let built = ImageManifest(
+            schemaVersion: 2, mediaType: MediaType.ociManifest,
+            config: Descriptor(mediaType: MediaType.ociConfig, digest: Self.digest, size: 5),
+            layers: [Descriptor(mediaType: MediaType.dockerLayerGzip, digest: Self.digest, size: 5,
+                                annotations: [EnvironmentImage.layerKeyAnnotation: "base-key"]),
+                     Descriptor(mediaType: MediaType.ociLayerGzip, digest: Self.digest, size: 5,
+                                annotations: [EnvironmentImage.layerKeyAnnotation: "build-key"])],
+            annotations: [EnvironmentImage.projectAnnotation: "/home/ada/src/webapp"])
+        let published = PublishedEnvironment.published(built, annotations: [PublishedEnvironment.lockDigestAnnotation: "sha256:1"])
+        #expect(published.layers.map(\.mediaType) == [MediaType.ociLayerGzip, MediaType.ociLayerGzip])
+        #expect(published.layers.map { $0.annotations?[EnvironmentImage.layerKeyAnnotation] } == ["base-key", "build-key"])
+        #expect(published.annotations == [PublishedEnvironment.lockDigestAnnotation: "sha256:1"])
+        #expect(published.config.digest == built.config.digest)
+    }
+
+    @Test func exportNamesAreValidDockerRepositories() {
+        #expect(EnvironmentExport.imageName("webapp") == "devenv/webapp:latest")
+        #expect(EnvironmentExport.imageName("My.Web_App") == "devenv/my.web_app:latest")
+        #expect(EnvironmentExport.imageName("-x--y-") == "devenv/x-y:latest")
+        #expect(EnvironmentExport.imageName("__") == "devenv/environment:latest")
+        #expect(EnvironmentExport.imageName("café") == "devenv/caf:latest")
+    }
+}
