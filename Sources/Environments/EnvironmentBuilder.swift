@@ -52,13 +52,11 @@ public struct EnvironmentBuilder {
         let baseState: BuildEvent.LayerState = baseWasLocal ? .cached : .pulled(ContinuousClock.now - baseStart)
         var executor = StepExecutor(store: store, layout: layout, output: output, imageEnvironment: image.config.config?.Env ?? [])
         executor.projectDirectory = project.directory
-        let plan = BuildPlan(manifest: manifest, lock: lock, baseLayers: image.layers, singleID: executor.singleID)
+        let plan = Self.plan(manifest, lock: lock, base: image, layout: layout)
         let environment = Environment(layers: plan.layers, environment: StepExecutor.merge(executor.imageEnvironment, plan.environment),
                                       pathPrefix: plan.pathPrefix, built: 0, upToDate: lockWasFresh && baseWasLocal)
         let imageName = EnvironmentImage.name(environmentDirectory: environmentDirectory, layout: layout)
-        if !noCache, plan.steps.allSatisfy({ store.layerStore().contains($0.key) }), try store.contentStore().resolve(imageName) != nil {
-            return environment
-        }
+        if !noCache, try Self.isBuilt(plan, imageName: imageName, store: store) { return environment }
 
         output.heading("Building \(project.environmentName(manifest)) (\(plan.layers.count) layers)")
         // A bootstrap base that was just built has said so itself.
@@ -132,6 +130,20 @@ public struct EnvironmentBuilder {
             lowers.append(step.key)
         }
         return (blobs, built)
+    }
+
+    /// The steps over `base` and the layer directories they make, for `layout`'s id mapping.
+    public static func plan(_ manifest: Manifest, lock: Lock, base: LocalImage, layout: LayerLayout) -> BuildPlan {
+        BuildPlan(manifest: manifest, lock: lock, baseLayers: base.layers,
+                  singleID: IDMapping.forBuild(asRoot: layout.suffix == "-root").mode == .single)
+    }
+
+    /// Whether every step's layer is in the store and the environment's image tagged: what
+    /// `build` finds nothing to do for and `status` calls ready.
+    public static func isBuilt(_ plan: BuildPlan, imageName: String, store: StoreLocation) throws -> Bool {
+        let layerStore = store.layerStore()
+        guard plan.steps.allSatisfy({ layerStore.contains($0.key) }) else { return false }
+        return try store.contentStore().resolve(imageName) != nil
     }
 
     /// The locked base, from the store when it has it (no network), else pulled by digest or

@@ -39,7 +39,7 @@ public struct LockResolver {
         } else if !manifest.packages.pip.isEmpty {
             // pip resolves for the environment's Python: the apt layer must exist first.
             var lowers = image.layers
-            let plan = BuildPlan(manifest: manifest, lock: lock, baseLayers: image.layers, singleID: executor.singleID)
+            let plan = EnvironmentBuilder.plan(manifest, lock: lock, base: image, layout: layout)
             if let apt = plan.steps.first(where: { $0.kind == .apt }) {
                 let start = ContinuousClock.now
                 let built = try await executor.build(apt, lowers: lowers)

@@ -73,16 +73,18 @@ public struct StatusReport: Encodable {
         let image = try EnvironmentBuilder.localBase(lock.base, store: store, layout: layout)
         report.base = StatusReport.BaseState(image: lock.base.image, bootstrap: lock.base.bootstrap, digest: lock.base.digest,
                                        state: image == nil ? "missing" : "unpacked")
+        var built = false
         if let image {
-            let plan = BuildPlan(manifest: manifest, lock: lock, baseLayers: image.layers,
-                                 singleID: IDMapping.forBuild(asRoot: false).mode == .single)
+            let plan = EnvironmentBuilder.plan(manifest, lock: lock, base: image, layout: layout)
             let layerStore = store.layerStore()
             layers = plan.layers
             report.layers = plan.steps.map {
                 StatusReport.LayerState(step: $0.title, contents: $0.summary, key: $0.key, state: layerStore.contains($0.key) ? "built" : "missing")
             }
+            let imageName = EnvironmentImage.name(environmentDirectory: project.environmentDirectory(manifest, store: store), layout: layout)
+            built = try EnvironmentBuilder.isBuilt(plan, imageName: imageName, store: store)
         }
-        report.ready = differences.isEmpty && image != nil && report.layers.allSatisfy { $0.state == "built" }
+        report.ready = differences.isEmpty && built
             && (trust == .notNeeded || trust == .approved)
         if trust == .notApproved || trust == .changed {
             report.next = "devenv trust (after reading the manifest)"

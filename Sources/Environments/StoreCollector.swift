@@ -120,13 +120,9 @@ public struct StoreCollector {
             guard let manifest = try? JSONDecoder().decode(ImageManifest.self, from: content.read(entry.digest)) else { continue }
             blobs.insert(manifest.config.digest)
             blobs.formUnion(manifest.layers.map(\.digest))
-            let keys = manifest.layers.compactMap { $0.annotations?[EnvironmentImage.layerKeyAnnotation] }
-            if keys.count == manifest.layers.count {
-                layers.formUnion(keys)
-            } else if let config = try? JSONDecoder().decode(ImageConfig.self, from: content.read(manifest.config.digest)) {
-                // Pulled images: directories named by chain id, plus the `--root` copies.
-                for chainID in config.chainIDs { layers.formUnion([chainID.hex, chainID.hex + "-root"]) }
-            }
+            let config = try? JSONDecoder().decode(ImageConfig.self, from: content.read(manifest.config.digest))
+            // A pulled image's `--root` copies too (rootless with subordinate ids).
+            for suffix in ["", "-root"] { layers.formUnion(LocalImage.layerDirectories(manifest, config, suffix: suffix)) }
             // An index the manifest was picked from is part of the pull too.
             if let source = entry.annotations?[ContentStore.sourceIndexAnnotation], let digest = try? Digest(source) { blobs.insert(digest) }
         }

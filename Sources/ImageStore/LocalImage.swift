@@ -43,13 +43,18 @@ public struct LocalImage {
         return nil
     }
 
+    /// The `layers/` directories an image runs on, bottom first: images devenv made (bootstrap
+    /// bases, environments) name each layer's directory; pulled ones are named by chain id, with
+    /// the layout's `suffix` (`LayerLayout`); none without a config to compute them from.
+    public static func layerDirectories(_ manifest: ImageManifest, _ config: ImageConfig?, suffix: String) -> [String] {
+        let annotated = manifest.layers.compactMap { $0.annotations?[EnvironmentImage.layerKeyAnnotation] }
+        return annotated.count == manifest.layers.count && !annotated.isEmpty ? annotated : (config?.chainIDs ?? []).map { $0.hex + suffix }
+    }
+
     private static func local(_ descriptor: Descriptor, content: ContentStore, store: StoreLocation, layout: LayerLayout) throws -> LocalImage? {
         let manifest = try JSONDecoder().decode(ImageManifest.self, from: content.read(descriptor.digest))
         let config = try JSONDecoder().decode(ImageConfig.self, from: content.read(manifest.config.digest))
-        // Images devenv made (bootstrap bases, environments) name each layer's directory; pulled
-        // ones are named by chain id.
-        let annotated = manifest.layers.compactMap { $0.annotations?[EnvironmentImage.layerKeyAnnotation] }
-        let layers = annotated.count == manifest.layers.count && !annotated.isEmpty ? annotated : config.chainIDs.map(layout.key)
+        let layers = layerDirectories(manifest, config, suffix: layout.suffix)
         let layerStore = store.layerStore()
         guard layers.allSatisfy(layerStore.contains) else { return nil }
         return LocalImage(manifest: manifest, config: config, layers: layers)

@@ -1,15 +1,18 @@
 import Foundation
 import Git
+import TestSupport
 import Testing
 
 /// Clones of a bare repository made with the git CLI, by path and by file:// URL, and the
 /// failures that must leave nothing behind.
 @Suite struct GitCloneTests {
+    let scratch: TemporaryDirectory
     let base: String
     let bare: String
 
     init() throws {
-        base = FileManager.default.temporaryDirectory.appendingPathComponent("clone-\(UUID().uuidString)").path
+        scratch = try TemporaryDirectory("clone")
+        base = scratch.path
         let work = base + "/work"
         bare = base + "/origin.git"
         try FileManager.default.createDirectory(atPath: work + "/.devenv", withIntermediateDirectories: true)
@@ -51,7 +54,6 @@ import Testing
     }
 
     @Test func clonesAPathAndChecksOutTheDefaultBranch() throws {
-        defer { try? FileManager.default.removeItem(atPath: base) }
         var phases: [CloneProgress.Phase] = []
         var last = CloneProgress(phase: .receiving)
         try GitRepository.clone(url: bare, into: base + "/copy") { progress in
@@ -69,7 +71,6 @@ import Testing
     }
 
     @Test func clonesAFileURLWithTransferProgress() throws {
-        defer { try? FileManager.default.removeItem(atPath: base) }
         var received: [Int] = []
         var totalObjects = 0
         try GitRepository.clone(url: "file://" + bare, into: base + "/nested/deeper/copy") { progress in
@@ -86,7 +87,6 @@ import Testing
     }
 
     @Test func aRelativePathBecomesAnAbsoluteOrigin() throws {
-        defer { try? FileManager.default.removeItem(atPath: base) }
         // Relative to the working directory, by way of /, without changing it for other tests.
         let depth = FileManager.default.currentDirectoryPath.split(separator: "/").count
         let relative = String(repeating: "../", count: depth) + bare.dropFirst()
@@ -95,7 +95,6 @@ import Testing
     }
 
     @Test func aBadURLFailsWithLibgit2sReasonAndLeavesNothing() throws {
-        defer { try? FileManager.default.removeItem(atPath: base) }
         let error = try #require(throws: GitError.self) {
             try GitRepository.clone(url: base + "/no-such-repo.git", into: base + "/new/copy")
         }
@@ -118,7 +117,6 @@ import Testing
     }
 
     @Test func anExistingDirectoryIsRefusedUnlessEmpty() throws {
-        defer { try? FileManager.default.removeItem(atPath: base) }
         try FileManager.default.createDirectory(atPath: base + "/taken", withIntermediateDirectories: true)
         try "mine\n".write(toFile: base + "/taken/notes", atomically: true, encoding: .utf8)
         let error = try #require(throws: GitError.self) { try GitRepository.clone(url: bare, into: base + "/taken") }
@@ -136,7 +134,6 @@ import Testing
     }
 
     @Test func aStoppedCloneLeavesNothing() throws {
-        defer { try? FileManager.default.removeItem(atPath: base) }
         let error = try #require(throws: GitError.self) {
             try GitRepository.clone(url: "file://" + bare, into: base + "/parent/copy") { _ in false }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Git
+import TestSupport
 import Testing
 
 @Suite struct GitRepositoryTests {
@@ -13,8 +14,8 @@ import Testing
     }
 
     @Test func findsTheWorkingTreeFromASubfolderAndAWorktree() throws {
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("git-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: base) }
+        let scratch = try TemporaryDirectory("git")
+        let base = scratch.path
         let repo = base + "/project"
         try FileManager.default.createDirectory(atPath: repo + "/src/deep", withIntermediateDirectories: true)
         try run(["init", "-q", "-b", "main"], in: repo)
@@ -29,8 +30,8 @@ import Testing
     /// The walk agrees with git itself: a bare repository has no working tree, and a stray empty
     /// `.git` folder is not a repository.
     @Test func agreesWithGitOnBareRepositoriesAndStrayFolders() throws {
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("git-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: base) }
+        let scratch = try TemporaryDirectory("git")
+        let base = scratch.path
         try FileManager.default.createDirectory(atPath: base + "/bare.git", withIntermediateDirectories: true)
         try run(["init", "-q", "--bare"], in: base + "/bare.git")
         #expect(GitRepository.discoverWorkingTree(from: base + "/bare.git") == nil)
@@ -42,9 +43,8 @@ import Testing
     }
 
     @Test func outsideARepositoryThereIsNone() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("nogit-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let scratch = try TemporaryDirectory("nogit")
+        let dir = scratch.path
         #expect(GitRepository.discoverWorkingTree(from: dir) == nil)
         #expect(GitRepository.libraryVersion.split(separator: ".").count == 3)
     }

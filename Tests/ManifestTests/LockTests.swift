@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Manifest
 
@@ -287,10 +288,8 @@ import Testing
     }
 
     @Test func loadReadsAFile() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("LockTests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent(Lock.fileName).path
+        let scratch = try TemporaryDirectory("LockTests")
+        let path = scratch.path + "/" + Lock.fileName
         try sample.encoded().write(to: URL(fileURLWithPath: path))
         #expect(try Lock.load(path: path) == sample)
     }

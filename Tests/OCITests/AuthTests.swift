@@ -1,5 +1,6 @@
 import Foundation
 @testable import OCI
+import TestSupport
 import Testing
 
 @Suite struct AuthTests {
@@ -19,9 +20,8 @@ import Testing
     }
 
     @Test func readsDockerConfigAuths() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cfg-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let scratch = try TemporaryDirectory("cfg")
+        let dir = scratch.path
         let auth = Data("alice:p:ss".utf8).base64EncodedString()
         let json = #"{"auths":{"127.0.0.1:5000":{"auth":"\#(auth)"},"https://index.docker.io/v1/":{"auth":"\#(auth)"}}}"#
         try Data(json.utf8).write(to: URL(fileURLWithPath: dir + "/config.json"))
@@ -35,9 +35,8 @@ import Testing
     }
 
     @Test func aMalformedConfigIsAnErrorNamingTheFile() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).json").path
-        try Data(#"{"auths":{"h":{"auth":"!!!"}}}"#.utf8).write(to: URL(fileURLWithPath: path))
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let scratch = try TemporaryDirectory("bad-config")
+        let path = try scratch.file("config.json", #"{"auths":{"h":{"auth":"!!!"}}}"#)
         let error = #expect(throws: OCIError.self) { try Credentials.load(from: path) }
         #expect(error?.message.contains(path) == true)
     }

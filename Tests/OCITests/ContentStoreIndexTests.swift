@@ -1,5 +1,6 @@
 import Foundation
 @testable import OCI
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -8,15 +9,15 @@ import Glibc
 
 /// The store's `index.json` as `tag` keeps it.
 final class ContentStoreIndexTests {
+    let scratch: TemporaryDirectory
     let root: String
     let store: ContentStore
 
     init() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("content-store-\(UUID().uuidString)").path
+        scratch = try TemporaryDirectory("content-store")
+        root = scratch.path
         store = try ContentStore(path: root + "/oci", tmpDirectory: root + "/tmp")
     }
-
-    deinit { try? FileManager.default.removeItem(atPath: root) }
 
     func manifest(_ text: String) -> Descriptor {
         Descriptor(mediaType: MediaType.ociManifest, digest: Digest(hashing: Data(text.utf8)), size: Int64(text.utf8.count))

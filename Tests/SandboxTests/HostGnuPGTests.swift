@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Sandbox
 
@@ -16,9 +17,8 @@ import Glibc
     }
 
     @Test func onlyASocketOfTheCallersOwnIsTheAgent() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gnupg-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = try TemporaryDirectory("gnupg")
+        let directory = scratch.path
         let environment = ["GNUPGHOME": directory]
         let socketPath = directory + "/S.gpg-agent.extra"
 
