@@ -133,14 +133,25 @@ extension RegistryClient {
         return location
     }
 
+    /// The blob's bytes, mapped rather than read: a body is sent in 4 MiB pieces straight from
+    /// the page cache (a 1 MiB read-and-copy stream pushed at a sixth of skopeo's rate).
+    private static func contents(_ blob: PushBlob) throws -> Data {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: blob.path), options: .alwaysMapped) } catch {
+            throw OCIError(.store, "cannot read \(blob.path) to upload it: \(error.localizedDescription)")
+        }
+        guard Int64(data.count) == blob.descriptor.size else {
+            throw OCIError(.store, "\(blob.path) is \(data.count) bytes, but its descriptor says \(blob.descriptor.size)")
+        }
+        return data
+    }
+
     private func putWhole(_ blob: PushBlob, to ref: Reference, location: String) async throws {
-        let size = blob.descriptor.size
-        let path = blob.path
+        let data = try Self.contents(blob)
         let response = try await send(
             .PUT, ref, path: "", location: Self.appending(digest: blob.descriptor.digest, to: location),
-            headers: [("Content-Type", "application/octet-stream"), ("Content-Length", String(size))],
-            body: { .stream(FileChunks(path: path, offset: 0, length: size), length: .known(size)) },
-            what: "blob \(blob.descriptor.digest)")
+            headers: [("Content-Type", "application/octet-stream"), ("Content-Length", String(data.count))],
+            body: { .bytes(data) }, what: "blob \(blob.descriptor.digest)")
         _ = try? await response.body.collect(upTo: 1 << 16)
     }
 
@@ -149,17 +160,17 @@ extension RegistryClient {
     private func putChunked(_ blob: PushBlob, to ref: Reference, location start: String, chunkSize: Int64 = 16 << 20) async throws {
         var location = start
         var offset: Int64 = 0
-        let size = blob.descriptor.size
-        let path = blob.path
+        let data = try Self.contents(blob)
+        let size = Int64(data.count)
         while offset < size {
             let length = min(chunkSize, size - offset)
             let from = offset
+            let chunk = data[Int(from)..<Int(from + length)]
             let response = try await send(
                 .PATCH, ref, path: "", location: location,
                 headers: [("Content-Type", "application/octet-stream"), ("Content-Length", String(length)),
                           ("Content-Range", "\(from)-\(from + length - 1)")],
-                body: { .stream(FileChunks(path: path, offset: from, length: length), length: .known(length)) },
-                what: "blob \(blob.descriptor.digest) (bytes \(from)–\(from + length - 1))")
+                body: { .bytes(chunk) }, what: "blob \(blob.descriptor.digest) (bytes \(from)–\(from + length - 1))")
             _ = try? await response.body.collect(upTo: 1 << 16)
             location = response.headers.first(name: "Location") ?? location
             offset += length
@@ -185,44 +196,5 @@ extension RegistryClient {
                 attempt += 1
             }
         }
-    }
-}
-
-/// A file's bytes `offset..<offset+length` as the chunks a request body streams, read as they
-/// are sent so a large layer never sits in memory whole.
-struct FileChunks: AsyncSequence, Sendable {
-    typealias Element = ByteBuffer
-    let path: String
-    let offset: Int64
-    let length: Int64
-
-    struct AsyncIterator: AsyncIteratorProtocol {
-        let path: String
-        var handle: FileHandle?
-        var position: Int64
-        var remaining: Int64
-
-        mutating func next() async throws -> ByteBuffer? {
-            guard remaining > 0 else {
-                try handle?.close()
-                return nil
-            }
-            if handle == nil {
-                guard let opened = FileHandle(forReadingAtPath: path) else {
-                    throw OCIError(.store, "cannot read \(path) to upload it")
-                }
-                try opened.seek(toOffset: UInt64(position))
-                handle = opened
-            }
-            let data = try handle?.read(upToCount: Int(Swift.min(remaining, 1 << 20))) ?? Data()
-            guard !data.isEmpty else { throw OCIError(.store, "\(path) is shorter than its descriptor says") }
-            remaining -= Int64(data.count)
-            position += Int64(data.count)
-            return ByteBuffer(bytes: data)
-        }
-    }
-
-    func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(path: path, handle: nil, position: offset, remaining: length)
     }
 }
