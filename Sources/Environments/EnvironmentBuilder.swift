@@ -140,7 +140,7 @@ public struct EnvironmentBuilder {
 
     /// Whether every step's layer is in the store and the environment's image tagged: what
     /// `build` finds nothing to do for and `status` calls ready.
-    public static func isBuilt(_ plan: BuildPlan, imageName: String, store: StoreLocation) throws -> Bool {
+    static func isBuilt(_ plan: BuildPlan, imageName: String, store: StoreLocation) throws -> Bool {
         let layerStore = store.layerStore()
         guard plan.steps.allSatisfy({ layerStore.contains($0.key) }) else { return false }
         return try store.contentStore().resolve(imageName) != nil
@@ -148,7 +148,7 @@ public struct EnvironmentBuilder {
 
     /// The locked base, from the store when it has it (no network), else pulled by digest or
     /// bootstrapped; and whether the store had it.
-    public static func baseImage(_ base: Lock.Base, store: StoreLocation, layout: LayerLayout, output: BuildProgress) async throws -> (LocalImage, Bool) {
+    static func baseImage(_ base: Lock.Base, store: StoreLocation, layout: LayerLayout, output: BuildProgress) async throws -> (LocalImage, Bool) {
         if let local = try localBase(base, store: store, layout: layout) { return (local, true) }
         if let bootstrap = base.bootstrap {
             return (try await BootstrapBase(suite: bootstrap, mirror: base.mirror ?? Manifest.defaultMirror, store: store, layout: layout,
@@ -161,7 +161,7 @@ public struct EnvironmentBuilder {
     }
 
     /// The locked base when the store has it ready, else nil; reads only the store.
-    public static func localBase(_ base: Lock.Base, store: StoreLocation, layout: LayerLayout) throws -> LocalImage? {
+    static func localBase(_ base: Lock.Base, store: StoreLocation, layout: LayerLayout) throws -> LocalImage? {
         if let bootstrap = base.bootstrap {
             let name = BootstrapBase(suite: bootstrap, mirror: base.mirror ?? Manifest.defaultMirror, store: store, layout: layout,
                                      output: .silent).imageName

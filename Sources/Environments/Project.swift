@@ -74,7 +74,7 @@ public struct Project {
         "\(store.envs)/\(Self.safeName(environmentName(manifest)))-\(Digest(hashing: Array(directory.utf8)).short)"
     }
 
-    public static func safeName(_ name: String) -> String {
+    static func safeName(_ name: String) -> String {
         String(name.map { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) ? $0 : "_" })
     }
 }

@@ -46,7 +46,7 @@ public struct ProjectTrust {
 
     /// The user approved exactly the current requests (possibly none) with `devenv trust`: what
     /// devenv offers from the host beyond the manifest (the ssh agent) is then the project's too.
-    public var isApproved: Bool { approval?.digest == digest }
+    var isApproved: Bool { approval?.digest == digest }
 
     /// True when the request was not among those approved before (all are, without an approval).
     public func isNew(_ request: TrustRequest) -> Bool {

@@ -9,10 +9,10 @@ import OCI
 /// out, and annotations saying what made it: the manifest and lock digests, each layer's cache
 /// key (kept from the store's manifest), the repository's origin and commit.
 public struct PublishedEnvironment: Sendable {
-    public static let manifestDigestAnnotation = "dev.devenv.manifest.digest"
-    public static let lockDigestAnnotation = "dev.devenv.lock.digest"
-    public static let sourceAnnotation = "org.opencontainers.image.source"
-    public static let revisionAnnotation = "org.opencontainers.image.revision"
+    static let manifestDigestAnnotation = "dev.devenv.manifest.digest"
+    static let lockDigestAnnotation = "dev.devenv.lock.digest"
+    static let sourceAnnotation = "org.opencontainers.image.source"
+    static let revisionAnnotation = "org.opencontainers.image.revision"
 
     /// The image manifest's bytes, as published.
     public let manifest: Data

@@ -12,7 +12,7 @@ import Glibc
 public struct TrustApproval: Codable, Equatable {
     public static let currentVersion = 1
     /// Larger than any approval devenv writes (at most 64 mounts): the rest is not an approval.
-    public static let maximumBytes = 1 << 20
+    static let maximumBytes = 1 << 20
 
     public var version = Self.currentVersion
     /// The project's physical path, for a person reading the file (the name is its hash).

@@ -17,7 +17,7 @@ extension StoreLocation {
 
     /// Checks the store before writing anything, then creates what is missing and takes group and
     /// other permissions off what is there.
-    public func makePrivate() throws {
+    func makePrivate() throws {
         try Self.checkParents(of: root)
         var rootInfo = stat()
         let rootExists = stat(root, &rootInfo) == 0
@@ -60,7 +60,7 @@ extension StoreLocation {
     /// directory on the way) for one of theirs. So every existing directory above it, as written
     /// and with symlinks resolved, must belong to root or the caller and be writable by nobody
     /// else, unless it is sticky (as /tmp), where others cannot rename what is not theirs.
-    public static func checkParents(of root: String) throws {
+    static func checkParents(of root: String) throws {
         var chains = [ancestors(of: root)]
         if let resolved = realpath((root as NSString).deletingLastPathComponent, nil) {
             chains.append(ancestors(of: String(cString: resolved) + "/store"))
