@@ -265,4 +265,71 @@ import Testing
                                               "docker://\(repository):latest", "oci:\(temp.path)/oci:x"])
         #expect(copied.status == 0, "the resumed push left an incomplete image: \(copied.output)")
     }
+
+    /// A registry chooses where an upload goes (its Location header): one that names another
+    /// host gets the bytes but never the user's credentials, which only the registry's own host
+    /// receives. The "registry" here is a small Python server that requires basic auth and
+    /// answers every upload with a Location on 127.0.0.2, which logs what reaches it.
+    @Test func anUploadLocationOnAnotherHostNeverGetsTheCredentials() throws {
+        let project = try project()
+        let temp = try TemporaryDirectory("foreign-location")
+        let script = """
+            import http.server, sys, threading
+            log = open(sys.argv[1], "a", buffering=1)
+            class Registry(http.server.BaseHTTPRequestHandler):
+                def log_message(self, *args): pass
+                def reply(self, code, headers={}):
+                    self.send_response(code)
+                    for name, value in headers.items(): self.send_header(name, value)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                def answer(self):
+                    log.write(f"{self.server.server_address[0]} {self.command} auth={'Authorization' in self.headers}\\n")
+                    length = int(self.headers.get("Content-Length") or 0)
+                    if length: self.rfile.read(length)
+                    if self.server is other: return self.reply(201)
+                    if "Authorization" not in self.headers: return self.reply(401, {"WWW-Authenticate": 'Basic realm="r"'})
+                    if self.command == "HEAD": return self.reply(404)
+                    if self.command == "POST": return self.reply(202, {"Location": f"http://127.0.0.2:{other.server_port}/upload"})
+                    return self.reply(400)
+                do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = answer
+            main = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Registry)
+            other = http.server.ThreadingHTTPServer(("127.0.0.2", 0), Registry)
+            threading.Thread(target=other.serve_forever, daemon=True).start()
+            print(main.server_port, flush=True)
+            main.serve_forever()
+            """
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        server.arguments = ["-c", script, temp.path + "/requests"]
+        let output = Pipe()
+        server.standardOutput = output
+        try server.run()
+        // SIGKILL: the test runner's threads block SIGTERM, and the child inherits the mask.
+        defer {
+            kill(server.processIdentifier, SIGKILL)
+            server.waitUntilExit()
+        }
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        let port = try #require(Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let registry = "127.0.0.1:\(port)"
+        let config = temp.path + "/docker"
+        try FileManager.default.createDirectory(atPath: config, withIntermediateDirectories: true)
+        let auth = Data("ada:registry-password".utf8).base64EncodedString()
+        try #"{"auths": {"\#(registry)": {"auth": "\#(auth)"}}}"#.write(toFile: config + "/config.json", atomically: true, encoding: .utf8)
+
+        let pushed = try push(project, [registry + "/team/app"], environment: ["DOCKER_CONFIG": config])
+        #expect(pushed.status != 0, "the fake registry refuses the manifest: \(pushed.output)")
+        let requests = try String(contentsOfFile: temp.path + "/requests", encoding: .utf8).split(separator: "\n")
+        let foreign = requests.filter { $0.hasPrefix("127.0.0.2 ") }
+        #expect(!foreign.isEmpty, "no upload reached the other host, so nothing was tested: \(requests)")
+        #expect(foreign.allSatisfy { $0.hasSuffix("auth=False") }, "credentials went to another host: \(foreign)")
+        #expect(requests.contains { $0.hasPrefix("127.0.0.1 POST") && $0.hasSuffix("auth=True") }, "\(requests)")
+        #expect(!pushed.output.contains("registry-password") && !pushed.output.contains(auth))
+    }
 }

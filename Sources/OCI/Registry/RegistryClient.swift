@@ -89,7 +89,9 @@ public final class RegistryClient: Sendable {
         var challenged = false
         var credentialsAccepted = false
         var redirects = 0
-        var sameHost = true
+        // An upload's Location is the registry's to choose: one on another host (or scheme, or
+        // port) gets the request without the user's credentials, as a redirect there would.
+        var sameHost = url.hasPrefix("\(scheme(for: ref.registryHost))://\(ref.registryHost)/")
         while true {
             var request = HTTPClientRequest(url: url)
             request.method = method
