@@ -22,22 +22,23 @@ public struct BuildPlan: Sendable {
         var steps: [BuildStep] = []
         var parent = baseLayers.last ?? ""
         func add(_ kind: BuildStep.Kind, title: String, summary: String, command: [String], environment: [String], inputs: [String],
-                 files: [Manifest.InputFile] = []) {
+                 files: [Manifest.InputFile] = [], entries: [String] = []) {
             let key = CacheKey(parent: parent, step: title, inputs: command + environment + inputs + files.map { "file \($0.path) \($0.digest)" }).description
-            steps.append(BuildStep(kind: kind, key: key, title: title, summary: summary, command: command, environment: environment, files: files))
+            steps.append(BuildStep(kind: kind, key: key, title: title, summary: summary, command: command, environment: environment, files: files,
+                                   parent: parent, entries: entries))
             parent = key
         }
         let digests = Dictionary(manifest.inputFiles.map { ($0.path, $0.digest) }, uniquingKeysWith: { first, _ in first })
         if let apt = lock.apt, !apt.packages.isEmpty {
             let script = StepScripts.installApt(apt.packages, singleID: singleID)
             add(.apt, title: "apt", summary: Self.count(apt.packages.count, "package"), command: script.command,
-                environment: script.environment, inputs: [])
+                environment: script.environment, inputs: [], entries: apt.packages.map { "\($0.name)=\($0.version)" })
         }
         let hasVenv = !(lock.pip?.distributions.isEmpty ?? true)
         if let pip = lock.pip, hasVenv {
             let script = StepScripts.installPip(pip.distributions)
             add(.pip, title: "pip", summary: Self.count(pip.distributions.count, "distribution"), command: script.command,
-                environment: script.environment, inputs: [pip.python])
+                environment: script.environment, inputs: [pip.python], entries: pip.distributions.map { "\($0.name)==\($0.version)" })
         }
         pathPrefix = hasVenv ? [StepScripts.venv + "/bin"] : []
         environment = (hasVenv ? ["VIRTUAL_ENV=\(StepScripts.venv)"] : []) + manifest.env.map { "\($0.name)=\($0.value)" }

@@ -22,4 +22,22 @@ public struct BuildStep: Sendable, Equatable {
     /// Repository files the step sees read-only under `Manifest.inputsDirectory`, with the
     /// contents its key was computed from.
     public var files: [Manifest.InputFile] = []
+    /// The key of the layer below (the base's top layer for the first step): part of this key.
+    public var parent: String = ""
+    /// The lock entries the step installs ("curl=7.88.1-10", "requests==2.31.0"): part of the
+    /// key, listed so a cache miss can say which one differs.
+    public var entries: [String] = []
+
+    public init(kind: Kind, key: String, title: String, summary: String, command: [String], environment: [String],
+                files: [Manifest.InputFile] = [], parent: String = "", entries: [String] = []) {
+        self.kind = kind
+        self.key = key
+        self.title = title
+        self.summary = summary
+        self.command = command
+        self.environment = environment
+        self.files = files
+        self.parent = parent
+        self.entries = entries
+    }
 }

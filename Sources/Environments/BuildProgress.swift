@@ -17,6 +17,8 @@ public enum BuildEvent: Sendable {
     case heading(String)
     /// A step starts running; `summary` says what it holds and why it runs.
     case starting(title: String, summary: String)
+    /// A step's layer is being downloaded from `source` (`[share] image`) instead.
+    case pulling(title: String, summary: String, source: String)
     case layer(title: String, summary: String, state: LayerState)
     /// One line of a running step's own output.
     case stepLine(String)
@@ -48,6 +50,10 @@ public struct BuildProgress: Sendable {
 
     func layer(_ title: String, _ summary: String, _ state: BuildEvent.LayerState) {
         if !quiet { report(.layer(title: title, summary: summary, state: state)) }
+    }
+
+    func pulling(_ title: String, _ summary: String, from source: String) {
+        if !quiet { report(.pulling(title: title, summary: summary, source: source)) }
     }
 
     func starting(_ title: String, _ summary: String) {

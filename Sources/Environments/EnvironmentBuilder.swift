@@ -32,6 +32,8 @@ public struct EnvironmentBuilder {
         public var pathPrefix: [String]
         /// Steps that ran.
         public var built: Int
+        /// Steps whose layers came from `[share] image`.
+        public var pulled = 0
         /// Nothing was resolved, pulled or built, and nothing was said.
         public var upToDate = false
     }
@@ -53,22 +55,30 @@ public struct EnvironmentBuilder {
         var executor = StepExecutor(store: store, layout: layout, output: output, imageEnvironment: image.config.config?.Env ?? [])
         executor.projectDirectory = project.directory
         let plan = Self.plan(manifest, lock: lock, base: image, layout: layout)
+        let share = Self.share(manifest)
         let environment = Environment(layers: plan.layers, environment: StepExecutor.merge(executor.imageEnvironment, plan.environment),
                                       pathPrefix: plan.pathPrefix, built: 0, upToDate: lockWasFresh && baseWasLocal)
         let imageName = EnvironmentImage.name(environmentDirectory: environmentDirectory, layout: layout)
-        if !noCache, try Self.isBuilt(plan, imageName: imageName, store: store) { return environment }
+        if !noCache, try Self.isBuilt(plan, share: share, imageName: imageName, store: store) {
+            var ready = environment
+            ready.layers = plan.baseLayers + Self.stepDirectories(plan, share: share, store: store).compactMap { $0 }
+            return ready
+        }
 
         output.heading("Building \(project.environmentName(manifest)) (\(plan.layers.count) layers)")
         // A bootstrap base that was just built has said so itself.
         if baseWasLocal || lock.base.bootstrap == nil { output.layer("base", Self.describe(lock.base), baseState) }
         let inputs = BuildInputs(environmentDirectory: environmentDirectory)
-        let (blobs, built) = try await buildSteps(plan, over: image, executor: executor, manifest: manifest, previousInputs: inputs.read())
+        let cache = share.map { SharedCache(reference: $0, store: store, layout: layout, output: output) }
+        let lockTag = PublishedEnvironment.lockTag(Digest(hashing: try Data(contentsOf: URL(fileURLWithPath: project.lockPath))))
+        let steps = try await buildSteps(plan, over: image, executor: executor, manifest: manifest, previousInputs: inputs.read(),
+                                         cache: noCache ? nil : cache, lockTag: lockTag)
         let content = try store.contentStore()
-        try await EnvironmentImage.tag(imageName, base: image, built: blobs, environment: environment.environment,
+        try await EnvironmentImage.tag(imageName, base: image, built: steps.blobs, environment: environment.environment,
                                        project: project.directory, content: content)
         try inputs.write(manifest.inputFiles, tmpDirectory: store.tmp)
-        return Environment(layers: environment.layers, environment: environment.environment, pathPrefix: environment.pathPrefix,
-                           built: built)
+        return Environment(layers: image.layers + steps.directories, environment: environment.environment, pathPrefix: environment.pathPrefix,
+                           built: steps.built, pulled: steps.pulled)
     }
 
     /// The project's lock, and whether it was current already. A missing lock is resolved and
@@ -99,37 +109,101 @@ public struct EnvironmentBuilder {
         return (lock, false)
     }
 
-    /// Runs every step whose layer is missing (all with `noCache`), bottom first; returns every
-    /// step's blob for the image and how many steps ran.
+    /// What `buildSteps` made: every step's blob for the image and directory, and how many ran
+    /// or were pulled.
+    private struct Steps {
+        var blobs: [LayerBlob.Stored] = []
+        var directories: [String] = []
+        var built = 0
+        var pulled = 0
+    }
+
+    /// Makes every step's layer that is missing (all with `noCache`), bottom first: pulled from
+    /// `cache` while the registry has the steps, built from the first it lacks (saying which
+    /// input differs from what it has).
     private func buildSteps(_ plan: BuildPlan, over image: LocalImage, executor: StepExecutor, manifest: Manifest,
-                            previousInputs: [String: String]) async throws -> ([LayerBlob.Stored], Int) {
+                            previousInputs: [String: String], cache: SharedCache?, lockTag: String) async throws -> Steps {
         let layerStore = store.layerStore()
         let content = try store.contentStore()
         let stepFiles = Set(manifest.setup.flatMap { $0.files.map(\.path) })
         let requirementsFiles = manifest.inputFiles.filter { !stepFiles.contains($0.path) }
         var lowers = image.layers
-        var blobs: [LayerBlob.Stored] = []
-        var built = 0
-        for step in plan.steps {
-            let start = ContinuousClock.now
-            var stored: LayerBlob.Stored?
-            if !noCache, layerStore.contains(step.key) {
-                output.layer(step.title, step.summary, .cached)
-            } else {
-                let changed = BuildInputs.changed(step.kind == .pip ? requirementsFiles : step.files, previous: previousInputs)
-                output.starting(step.title, ([step.summary] + changed.map { "\($0) changed" }).filter { !$0.isEmpty }.joined(separator: "; "))
-                stored = try await executor.build(step, lowers: lowers, replace: noCache)
-                if stored != nil { built += 1 }
-                output.layer(step.title, step.summary, stored != nil ? .built(ContinuousClock.now - start) : .builtByAnother)
+        var result = Steps()
+        // Looked up once, at the first missing step; dropped at the first step it cannot give.
+        var client: RegistryClient?
+        var remote: SharedCache.Remote?
+        do {
+            for step in plan.steps {
+                let start = ContinuousClock.now
+                var stored: LayerBlob.Stored?
+                var directory = step.key
+                var why: String?
+                if !noCache, let existing = Self.stepDirectory(step, share: cache?.reference, layerStore: layerStore) {
+                    directory = existing
+                    output.layer(step.title, step.summary, .cached)
+                } else {
+                    if let cache, client == nil { (client, remote) = await cache.connect(lockTag: lockTag) }
+                    if let cache, let client, let found = remote {
+                        if found.layers[step.key] == nil {
+                            why = SharedCache.miss(step, remote: found)
+                            remote = nil
+                        } else {
+                            output.pulling(step.title, step.summary, from: "\(cache.reference.name):\(found.tag)")
+                            do {
+                                stored = try await cache.pull(step, from: found, over: lowers, client: client)
+                                directory = SharedCache.directory(for: step, source: cache.reference)
+                                result.pulled += 1
+                                output.layer(step.title, step.summary, .pulled(ContinuousClock.now - start))
+                            } catch let error where !(error is CancellationError) {
+                                output.heading("  \(step.title): \(error)\n  building it here instead")
+                                remote = nil
+                            }
+                        }
+                    }
+                    if stored == nil {
+                        let changed = BuildInputs.changed(step.kind == .pip ? requirementsFiles : step.files, previous: previousInputs)
+                        let reasons = [step.summary] + changed.map { "\($0) changed" } + (why.map { [$0] } ?? [])
+                        output.starting(step.title, reasons.filter { !$0.isEmpty }.joined(separator: "; "))
+                        stored = try await executor.build(step, lowers: lowers, replace: noCache)
+                        if stored != nil { result.built += 1 }
+                        output.layer(step.title, step.summary, stored != nil ? .built(ContinuousClock.now - start) : .builtByAnother)
+                    }
+                }
+                // A layer built earlier (maybe for another project) has its blob listed by that
+                // environment's image; archiving again gives the same bytes when it does not.
+                var blob = try stored ?? EnvironmentImage.blob(forKey: directory, content: content)
+                    ?? LayerBlob.store(directory: layerStore.directory(for: directory), key: directory, content: content,
+                                       identity: executor.identity, layout: layout)
+                blob.descriptor.annotations = SharedCache.annotations(for: step, directory: directory)
+                result.blobs.append(blob)
+                result.directories.append(directory)
+                lowers.append(directory)
             }
-            // A layer built earlier (maybe for another project) has its blob listed by that
-            // environment's image; archiving again gives the same bytes when it does not.
-            blobs.append(try stored ?? EnvironmentImage.blob(forKey: step.key, content: content)
-                ?? LayerBlob.store(directory: layerStore.directory(for: step.key), key: step.key, content: content,
-                                   identity: executor.identity, layout: layout))
-            lowers.append(step.key)
+        } catch {
+            await client?.shutdown()
+            throw error
         }
-        return (blobs, built)
+        await client?.shutdown()
+        return result
+    }
+
+    /// The `[share] image` a build looks up missing steps in.
+    static func share(_ manifest: Manifest) -> Reference? {
+        manifest.shareImage.flatMap { try? Reference(parsing: $0) }
+    }
+
+    /// The directory holding `step`'s layer: the one built here, else the one pulled for it from
+    /// `share`; nil when the store has neither.
+    static func stepDirectory(_ step: BuildStep, share: Reference?, layerStore: LayerStore) -> String? {
+        if layerStore.contains(step.key) { return step.key }
+        let pulled = share.map { SharedCache.directory(for: step, source: $0) }
+        return pulled.flatMap { layerStore.contains($0) ? $0 : nil }
+    }
+
+    /// Each step's directory (`stepDirectory`), bottom first.
+    static func stepDirectories(_ plan: BuildPlan, share: Reference?, store: StoreLocation) -> [String?] {
+        let layerStore = store.layerStore()
+        return plan.steps.map { stepDirectory($0, share: share, layerStore: layerStore) }
     }
 
     /// The steps over `base` and the layer directories they make, for `layout`'s id mapping.
@@ -140,9 +214,8 @@ public struct EnvironmentBuilder {
 
     /// Whether every step's layer is in the store and the environment's image tagged: what
     /// `build` finds nothing to do for and `status` calls ready.
-    static func isBuilt(_ plan: BuildPlan, imageName: String, store: StoreLocation) throws -> Bool {
-        let layerStore = store.layerStore()
-        guard plan.steps.allSatisfy({ layerStore.contains($0.key) }) else { return false }
+    static func isBuilt(_ plan: BuildPlan, share: Reference?, imageName: String, store: StoreLocation) throws -> Bool {
+        guard !stepDirectories(plan, share: share, store: store).contains(nil) else { return false }
         return try store.contentStore().resolve(imageName) != nil
     }
 

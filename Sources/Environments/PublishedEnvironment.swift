@@ -25,7 +25,10 @@ public struct PublishedEnvironment: Sendable {
     public var digest: Digest { Digest(hashing: manifest) }
     public var descriptor: Descriptor { Descriptor(mediaType: MediaType.ociManifest, digest: digest, size: Int64(manifest.count)) }
     /// The tag that names exactly this lock.
-    public var lockTag: String { "lock-" + String(lockDigest.hex.prefix(12)) }
+    public var lockTag: String { Self.lockTag(lockDigest) }
+
+    /// `lock-` and the first 12 hex digits of the lock file's SHA-256.
+    static func lockTag(_ lockDigest: Digest) -> String { "lock-" + String(lockDigest.hex.prefix(12)) }
 
     /// Builds what is missing (refusing a stale lock when `locked`) and reads the result.
     public static func prepare(project: Project, manifest: Manifest, store: StoreLocation, progress: BuildProgress,
@@ -70,6 +73,16 @@ public struct PublishedEnvironment: Sendable {
         manifest.layers = built.layers.map { layer in
             var layer = layer
             layer.mediaType = MediaType.ociEquivalent(of: layer.mediaType)
+            return layer
+        }
+        manifest.layers = manifest.layers.map { layer in
+            // Published, a layer is named by the step key teammates' builds look up, whatever
+            // directory this store keeps it in.
+            var layer = layer
+            if let step = layer.annotations?[SharedCache.stepKeyAnnotation] {
+                layer.annotations?[EnvironmentImage.layerKeyAnnotation] = step
+                layer.annotations?[SharedCache.stepKeyAnnotation] = nil
+            }
             return layer
         }
         var merged = built.annotations ?? [:]

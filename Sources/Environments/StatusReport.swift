@@ -76,13 +76,15 @@ public struct StatusReport: Encodable {
         var built = false
         if let image {
             let plan = EnvironmentBuilder.plan(manifest, lock: lock, base: image, layout: layout)
-            let layerStore = store.layerStore()
-            layers = plan.layers
-            report.layers = plan.steps.map {
-                StatusReport.LayerState(step: $0.title, contents: $0.summary, key: $0.key, state: layerStore.contains($0.key) ? "built" : "missing")
+            let share = EnvironmentBuilder.share(manifest)
+            let directories = EnvironmentBuilder.stepDirectories(plan, share: share, store: store)
+            layers = plan.baseLayers + zip(plan.steps, directories).map { $1 ?? $0.key }
+            report.layers = zip(plan.steps, directories).map { step, directory in
+                StatusReport.LayerState(step: step.title, contents: step.summary, key: step.key,
+                                        state: directory == nil ? "missing" : directory == step.key ? "built" : "pulled")
             }
             let imageName = EnvironmentImage.name(environmentDirectory: project.environmentDirectory(manifest, store: store), layout: layout)
-            built = try EnvironmentBuilder.isBuilt(plan, imageName: imageName, store: store)
+            built = try EnvironmentBuilder.isBuilt(plan, share: share, imageName: imageName, store: store)
         }
         report.ready = differences.isEmpty && built
             && (trust == .notNeeded || trust == .approved)

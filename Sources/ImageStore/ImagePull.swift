@@ -45,40 +45,15 @@ public struct ImagePull: Sendable {
     /// against its digest) before the directory takes that name: an image lying about a diff_id
     /// cannot take the place of another image's layer.
     public func unpack(_ image: PulledImage, content: ContentStore) async throws {
-        let layerStore = store.layerStore()
         let chain = image.config.chainIDs
-        let unpacker = LayerUnpacker()
         var skipped = UnpackSummary()
         for (index, layer) in image.manifest.layers.enumerated() {
-            let key = layout.key(chain[index])
-            let lowers = chain[..<index].reversed().map { layerStore.directory(for: layout.key($0)) }
-            let expected = LayerDigests(blob: layer.digest.description, diffID: image.config.rootfs.diff_ids[index].description)
-            let start = ContinuousClock.now
-            var summary: UnpackSummary?
-            let produced = try await layerStore.ensure(key, onWait: {
-                onEvent(.layer(layer.digest, .waitingForAnother))
-            }, discard: { try StoreCleaner.remove([$0], mapping: layout.mapping) }) { scratch in
-                onEvent(.layer(layer.digest, .unpacking))
-                let failure = { (reason: String) in
-                    DevenvError.user("cannot unpack layer \(index + 1) of \(chain.count) (\(layer.digest)) of \(image.reference): \(reason)")
-                }
-                if let mapping = layout.mapping {
-                    summary = try HelperCommand.unpackLayer(archive: content.blobPath(layer.digest), into: scratch, lowers: lowers,
-                                                              expected: expected, publishAs: layerStore.directory(for: key),
-                                                              mapping: mapping, describe: failure)
-                    return .published
-                }
-                do {
-                    summary = try unpacker.unpack(archivePath: content.blobPath(layer.digest), into: scratch, lowerLayers: lowers,
-                                                  expected: expected)
-                } catch let error as LayerError {
-                    throw failure(error.description)
-                }
-                return .filled
+            let lowers = chain[..<index].reversed().map { layout.key($0) }
+            let summary = try await unpackLayer(layer, diffID: image.config.rootfs.diff_ids[index], as: layout.key(chain[index]),
+                                                over: lowers, content: content) { reason in
+                DevenvError.user("cannot unpack layer \(index + 1) of \(chain.count) (\(layer.digest)) of \(image.reference): \(reason)")
             }
-            onEvent(.layer(layer.digest, produced ? .unpacked(ContinuousClock.now - start) : .alreadyUnpacked))
             if let summary {
-                onEvent(.unpackSummary(layer.digest, summary))
                 skipped.skippedDevices += summary.skippedDevices
                 skipped.skippedXattrs += summary.skippedXattrs
             }
@@ -88,5 +63,39 @@ public struct ImagePull: Sendable {
             skipped.skippedXattrs > 0 ? "\(skipped.skippedXattrs) extended attributes such as file capabilities" : nil,
         ].compactMap { $0 }
         if geteuid() != 0, !lost.isEmpty { onEvent(.notReproduced(lost)) }
+    }
+
+    /// Unpacks blob `layer` into `layers/<key>/` over the directories `lowers` (top first) unless
+    /// that exists; returns what could not be reproduced, or nil when it was there. The stream is
+    /// checked against `diffID` (and the blob against its digest) before the directory takes its
+    /// name. `failure` makes the error from the unpacker's reason.
+    public func unpackLayer(_ layer: Descriptor, diffID: Digest, as key: String, over lowers: [String], content: ContentStore,
+                            failure: @escaping (String) -> DevenvError) async throws -> UnpackSummary? {
+        let layerStore = store.layerStore()
+        let lowerDirectories = lowers.map(layerStore.directory(for:))
+        let expected = LayerDigests(blob: layer.digest.description, diffID: diffID.description)
+        let start = ContinuousClock.now
+        var summary: UnpackSummary?
+        let produced = try await layerStore.ensure(key, onWait: {
+            onEvent(.layer(layer.digest, .waitingForAnother))
+        }, discard: { try StoreCleaner.remove([$0], mapping: layout.mapping) }) { scratch in
+            onEvent(.layer(layer.digest, .unpacking))
+            if let mapping = layout.mapping {
+                summary = try HelperCommand.unpackLayer(archive: content.blobPath(layer.digest), into: scratch, lowers: lowerDirectories,
+                                                          expected: expected, publishAs: layerStore.directory(for: key),
+                                                          mapping: mapping, describe: failure)
+                return .published
+            }
+            do {
+                summary = try LayerUnpacker().unpack(archivePath: content.blobPath(layer.digest), into: scratch, lowerLayers: lowerDirectories,
+                                                     expected: expected)
+            } catch let error as LayerError {
+                throw failure(error.description)
+            }
+            return .filled
+        }
+        onEvent(.layer(layer.digest, produced ? .unpacked(ContinuousClock.now - start) : .alreadyUnpacked))
+        if let summary { onEvent(.unpackSummary(layer.digest, summary)) }
+        return summary
     }
 }

@@ -26,6 +26,11 @@ public enum LayerBlob {
     public struct Stored: Sendable {
         public var descriptor: Descriptor
         public var diffID: Digest
+
+        public init(descriptor: Descriptor, diffID: Digest) {
+            self.descriptor = descriptor
+            self.diffID = diffID
+        }
     }
 
     /// Archives `directory` (owned as `identity` maps ids) into the store.

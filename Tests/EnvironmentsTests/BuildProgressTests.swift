@@ -6,6 +6,7 @@ import Testing
         let log = EventLog()
         let progress = BuildProgress(quiet: quiet, verbose: verbose) { log.append($0) }
         progress.heading("Building web (3 layers)")
+        progress.pulling("pip", "1 distribution", from: "registry.example.com/team/web:latest")
         progress.starting("apt", "2 packages")
         progress.stepLine?("Setting up jq")
         progress.resolveLine?("Inst jq")
@@ -15,6 +16,7 @@ import Testing
             switch $0 {
             case .heading(let text): "heading \(text)"
             case .starting(let title, _): "starting \(title)"
+            case .pulling(let title, _, let source): "pulling \(title) from \(source)"
             case .layer(let title, _, let state): "layer \(title) \(state)"
             case .stepLine(let line): "step \(line)"
             case .resolveLine(let line): "resolve \(line)"
@@ -25,9 +27,9 @@ import Testing
 
     @Test func everyEventInOrderWithResolutionOutputOnlyWhenVerbose() {
         #expect(said(quiet: false, verbose: false)
-            == ["heading Building web (3 layers)", "starting apt", "step Setting up jq", "layer apt built(2.0 seconds)", "pull"])
+            == ["heading Building web (3 layers)", "pulling pip from registry.example.com/team/web:latest", "starting apt", "step Setting up jq", "layer apt built(2.0 seconds)", "pull"])
         #expect(said(quiet: false, verbose: true)
-            == ["heading Building web (3 layers)", "starting apt", "step Setting up jq", "resolve Inst jq", "layer apt built(2.0 seconds)", "pull"])
+            == ["heading Building web (3 layers)", "pulling pip from registry.example.com/team/web:latest", "starting apt", "step Setting up jq", "resolve Inst jq", "layer apt built(2.0 seconds)", "pull"])
     }
 
     @Test func quietReportsNothingEvenWhenVerbose() {

@@ -14,11 +14,16 @@ import Testing
             layers: [Descriptor(mediaType: MediaType.dockerLayerGzip, digest: Self.digest, size: 5,
                                 annotations: [EnvironmentImage.layerKeyAnnotation: "base-key"]),
                      Descriptor(mediaType: MediaType.ociLayerGzip, digest: Self.digest, size: 5,
-                                annotations: [EnvironmentImage.layerKeyAnnotation: "build-key"])],
+                                annotations: [EnvironmentImage.layerKeyAnnotation: "build-key"]),
+                     // Pulled from a registry: kept under another directory, published by its step key.
+                     Descriptor(mediaType: MediaType.ociLayerGzip, digest: Self.digest, size: 5,
+                                annotations: [EnvironmentImage.layerKeyAnnotation: "build-pulled-directory",
+                                              SharedCache.stepKeyAnnotation: "build-step-key", SharedCache.titleAnnotation: "apt"])],
             annotations: [EnvironmentImage.projectAnnotation: "/home/ada/src/webapp"])
         let published = PublishedEnvironment.published(built, annotations: [PublishedEnvironment.lockDigestAnnotation: "sha256:1"])
-        #expect(published.layers.map(\.mediaType) == [MediaType.ociLayerGzip, MediaType.ociLayerGzip])
-        #expect(published.layers.map { $0.annotations?[EnvironmentImage.layerKeyAnnotation] } == ["base-key", "build-key"])
+        #expect(published.layers.map(\.mediaType) == [MediaType.ociLayerGzip, MediaType.ociLayerGzip, MediaType.ociLayerGzip])
+        #expect(published.layers.map { $0.annotations?[EnvironmentImage.layerKeyAnnotation] } == ["base-key", "build-key", "build-step-key"])
+        #expect(published.layers[2].annotations == [EnvironmentImage.layerKeyAnnotation: "build-step-key", SharedCache.titleAnnotation: "apt"])
         #expect(published.annotations == [PublishedEnvironment.lockDigestAnnotation: "sha256:1"])
         #expect(published.config.digest == built.config.digest)
     }

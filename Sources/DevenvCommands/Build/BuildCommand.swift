@@ -48,7 +48,7 @@ struct BuildCommand: AsyncParsableCommand {
         builder.noCache = noCache
         builder.locked = locked
         let environment = try await builder.ensure(project: project, manifest: manifest)
-        if environment.built == 0 {
+        if environment.built == 0, environment.pulled == 0 {
             // Said the same way by the launcher's answer, so without the time it took.
             let message = global.quiet ? "" : "\(project.environmentName(manifest)) is up to date (\(environment.layers.count) layers); enter it with: devenv enter\n"
             Terminal.err(message)
@@ -58,7 +58,8 @@ struct BuildCommand: AsyncParsableCommand {
                            standardOutput: "", standardError: message)
             }
         } else if !global.quiet {
-            Terminal.note("Built \(project.environmentName(manifest)) in \(Units.seconds(ContinuousClock.now - start)); enter it with: devenv enter")
+            let pulled = environment.pulled == 0 ? "" : " (\(environment.pulled) of its layers pulled from \(manifest.shareImage ?? "[share] image"))"
+            Terminal.note("Built \(project.environmentName(manifest)) in \(Units.seconds(ContinuousClock.now - start))\(pulled); enter it with: devenv enter")
         }
     }
 }

@@ -17,6 +17,7 @@ enum BuildOutput {
         switch event {
         case .heading(let text): return text + "\n"
         case .starting(let title, let summary): return "  \(title)\(summary.isEmpty ? "" : " (\(summary))"): running…\n"
+        case .pulling(let title, let summary, let source): return "  \(title)\(summary.isEmpty ? "" : " (\(summary))"): pulling from \(source)…\n"
         case .layer(let title, let summary, let state):
             // `  apt    12 packages    built in 23.4s`
             let name = title.padding(toLength: max(title.count, 12), withPad: " ", startingAt: 0)

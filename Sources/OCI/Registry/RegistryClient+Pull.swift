@@ -18,6 +18,17 @@ public enum BlobOutcome: Sendable, Equatable {
     case replacedCorrupt
 }
 
+/// An image's manifest and config, read and verified (`RegistryClient.resolveImage`).
+public struct ResolvedImage: Sendable {
+    /// What the reference named: an index or the manifest itself.
+    public let top: FetchedManifest
+    /// The image manifest (chosen from `top` when it is an index).
+    public let manifestBlob: FetchedManifest
+    public let platform: Platform?
+    public let manifest: ImageManifest
+    public let config: ImageConfig
+}
+
 /// The result of a pull: everything needed to unpack and run the image.
 public struct PulledImage: Sendable {
     public let reference: Reference
@@ -39,8 +50,38 @@ extension RegistryClient {
         _ ref: Reference, into store: ContentStore, platform: Platform = .host, concurrency: Int = 3,
         progress: @escaping @Sendable (PullEvent) -> Void = { _ in }
     ) async throws -> PulledImage {
-        let top = try await retrying(nil, progress: progress) {
-            try await self.fetchManifest(ref, reference: ref.manifestReference)
+        let resolved = try await resolveImage(ref, reference: ref.manifestReference, into: store, platform: platform, progress: progress)
+        let manifest = resolved.manifest, config = resolved.config, top = resolved.top, manifestBlob = resolved.manifestBlob
+        progress(.resolved(manifest: manifestBlob.digest, platform: resolved.platform, layers: manifest.layers))
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var pending = manifest.layers[...]
+            func startNext() {
+                guard let layer = pending.popFirst() else { return }
+                group.addTask { _ = try await self.ensureBlob(ref, layer, in: store, progress: progress) }
+            }
+            for _ in 0..<max(1, concurrency) { startNext() }
+            while try await group.next() != nil { startNext() }
+        }
+
+        try store.put(top.data)
+        try store.put(manifestBlob.data)
+        var descriptor = manifestBlob.descriptor
+        descriptor.platform = resolved.platform ?? config.platform
+        if top.digest != manifestBlob.digest {
+            descriptor.annotations = [ContentStore.sourceIndexAnnotation: top.digest.description]
+        }
+        return PulledImage(reference: ref, manifestDescriptor: descriptor, manifest: manifest, config: config, resolvedDigest: top.digest)
+    }
+
+    /// An image's manifest (chosen for `platform` from an index) and config, the config stored
+    /// in `store` verified by its digest; the layers are left to the caller. Without `retry` a
+    /// registry that cannot be reached for the first manifest fails at once (a cache lookup
+    /// that has a local build to fall back on).
+    public func resolveImage(_ ref: Reference, reference: String, into store: ContentStore, platform: Platform = .host, retry: Bool = true,
+                             progress: @escaping @Sendable (PullEvent) -> Void = { _ in }) async throws -> ResolvedImage {
+        let top = try await retrying(nil, attempts: retry ? 5 : 1, progress: progress) {
+            try await self.fetchManifest(ref, reference: reference)
         }
         var manifestBlob = top
         var chosenPlatform: Platform?
@@ -74,8 +115,6 @@ extension RegistryClient {
         for layer in manifest.layers where !MediaType.layerTypes.contains(layer.mediaType) {
             throw OCIError(.unsupported, "\(ref): layer \(layer.digest) has media type \(layer.mediaType), which devenv cannot unpack")
         }
-        progress(.resolved(manifest: manifestBlob.digest, platform: chosenPlatform, layers: manifest.layers))
-
         _ = try await ensureBlob(ref, manifest.config, in: store, progress: progress)
         let config: ImageConfig
         do { config = try JSONDecoder().decode(ImageConfig.self, from: try store.read(manifest.config.digest)) } catch let error as OCIError {
@@ -86,29 +125,11 @@ extension RegistryClient {
         guard config.rootfs.diff_ids.count == manifest.layers.count else {
             throw OCIError(.invalidContent, "\(ref): the config lists \(config.rootfs.diff_ids.count) layers but the manifest \(manifest.layers.count)")
         }
-
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            var pending = manifest.layers[...]
-            func startNext() {
-                guard let layer = pending.popFirst() else { return }
-                group.addTask { _ = try await self.ensureBlob(ref, layer, in: store, progress: progress) }
-            }
-            for _ in 0..<max(1, concurrency) { startNext() }
-            while try await group.next() != nil { startNext() }
-        }
-
-        try store.put(top.data)
-        try store.put(manifestBlob.data)
-        var descriptor = manifestBlob.descriptor
-        descriptor.platform = chosenPlatform ?? config.platform
-        if top.digest != manifestBlob.digest {
-            descriptor.annotations = [ContentStore.sourceIndexAnnotation: top.digest.description]
-        }
-        return PulledImage(reference: ref, manifestDescriptor: descriptor, manifest: manifest, config: config, resolvedDigest: top.digest)
+        return ResolvedImage(top: top, manifestBlob: manifestBlob, platform: chosenPlatform, manifest: manifest, config: config)
     }
 
     /// Makes sure the store holds a verified copy of `descriptor`'s blob.
-    func ensureBlob(_ ref: Reference, _ descriptor: Descriptor, in store: ContentStore,
+    public func ensureBlob(_ ref: Reference, _ descriptor: Descriptor, in store: ContentStore,
                     progress: @escaping @Sendable (PullEvent) -> Void) async throws -> BlobOutcome {
         var corrupt = false
         if store.contains(descriptor.digest) {
@@ -166,11 +187,12 @@ extension RegistryClient {
     /// Runs `body`, retrying transient failures with exponential backoff (0.5 s, 1 s, 2 s, 4 s),
     /// and a stalled registry once.
     @discardableResult
-    func retrying<T>(_ digest: Digest?, progress: @Sendable (PullEvent) -> Void, _ body: () async throws -> T) async throws -> T {
+    func retrying<T>(_ digest: Digest?, attempts: Int = 5, progress: @Sendable (PullEvent) -> Void,
+                     _ body: () async throws -> T) async throws -> T {
         var attempt = 1
         while true {
             do { return try await body() } catch let error as OCIError
-                where (error.code == .transient && attempt < 5) || (error.code == .stalled && attempt < 2) {
+                where (error.code == .transient && attempt < attempts) || (error.code == .stalled && attempt < min(2, attempts)) {
                 if let digest { progress(.retrying(digest, attempt: attempt, reason: error.message)) }
                 try await Task.sleep(for: .milliseconds(500 << (attempt - 1)))
                 attempt += 1
