@@ -17,10 +17,12 @@ public struct BuildPlan: Sendable {
     public var layers: [String] { baseLayers + steps.map(\.key) }
 
     /// `singleID`: the build runs with a single-id mapping (changes apt's options, and so keys).
-    public init(manifest: Manifest, lock: Lock, baseLayers: [String], singleID: Bool) {
+    /// `baseKey`: what keys the first step when the base's top directory has another name (a
+    /// base pulled from a registry is kept apart from one made here, yet is the same base).
+    public init(manifest: Manifest, lock: Lock, baseLayers: [String], baseKey: String? = nil, singleID: Bool) {
         self.baseLayers = baseLayers
         var steps: [BuildStep] = []
-        var parent = baseLayers.last ?? ""
+        var parent = baseKey ?? baseLayers.last ?? ""
         func add(_ kind: BuildStep.Kind, title: String, summary: String, command: [String], environment: [String], inputs: [String],
                  files: [Manifest.InputFile] = [], entries: [String] = []) {
             let key = CacheKey(parent: parent, step: title, inputs: command + environment + inputs + files.map { "file \($0.path) \($0.digest)" }).description

@@ -30,6 +30,18 @@ public struct BootstrapBase {
 
     public var imageName: String { "bootstrap/\(suite)-\(key.prefix(13))" }
 
+    /// The name of the base pulled from `source` (`[share] image`): its own, so a project that
+    /// names no registry, or another one, never runs on it.
+    func pulledImageName(from source: Reference) -> String {
+        "bootstrap/\(suite)-\(SharedCache.directory(forKey: key, source: source).prefix(13))"
+    }
+
+    /// The base from `cache`, the registry's environment built on it, when it has it.
+    func pull(from cache: SharedCache) async throws -> LocalImage? {
+        guard let pulled = try await cache.pull(key, title: "base", summary: "bootstrap \(suite)", over: []) else { return nil }
+        return try await tag(pulledImageName(from: cache.reference), layer: pulled.layer, directory: pulled.directory)
+    }
+
     /// Bootstraps the base; callers look in the store first (`EnvironmentBuilder.localBase`).
     public func ensure() async throws -> LocalImage {
         let release = String(suite.split(separator: ":").last ?? "")
@@ -69,8 +81,18 @@ public struct BootstrapBase {
             return .filled
         }
         let blob = try content.adopt(file: tarball)
+        let layer = Descriptor(mediaType: MediaType.ociLayer, digest: blob.digest, size: blob.size,
+                               annotations: [EnvironmentImage.layerKeyAnnotation: key])
+        let image = try await tag(imageName, layer: LayerBlob.Stored(descriptor: layer, diffID: blob.digest), directory: key)
+        output.layer("base", summary, .built(ContinuousClock.now - start))
+        return image
+    }
+
+    /// Names the image of the one `layer` (unpacked in `directory`) `name` in the store's index.
+    private func tag(_ name: String, layer: LayerBlob.Stored, directory: String) async throws -> LocalImage {
+        let content = try store.contentStore()
         var config = try JSONDecoder().decode(ImageConfig.self, from: Data(#"{"rootfs":{"type":"layers","diff_ids":[]}}"#.utf8))
-        config.rootfs.diff_ids = [blob.digest]
+        config.rootfs.diff_ids = [layer.diffID]
         config.os = Platform.host.os
         config.architecture = Platform.host.architecture
         var runtime = ImageConfig.RuntimeConfig()
@@ -83,14 +105,12 @@ public struct BootstrapBase {
         let manifest = ImageManifest(
             schemaVersion: 2, mediaType: MediaType.ociManifest,
             config: Descriptor(mediaType: MediaType.ociConfig, digest: configDigest, size: Int64(configData.count)),
-            layers: [Descriptor(mediaType: MediaType.ociLayer, digest: blob.digest, size: blob.size,
-                                annotations: [EnvironmentImage.layerKeyAnnotation: key])])
+            layers: [layer.descriptor])
         let manifestData = try encoder.encode(manifest)
         let manifestDigest = try content.put(manifestData)
-        try await content.tag(imageName, Descriptor(mediaType: MediaType.ociManifest, digest: manifestDigest,
-                                                    size: Int64(manifestData.count), platform: Platform.host))
-        output.layer("base", summary, .built(ContinuousClock.now - start))
-        return LocalImage(manifest: manifest, config: config, layers: [key])
+        try await content.tag(name, Descriptor(mediaType: MediaType.ociManifest, digest: manifestDigest,
+                                               size: Int64(manifestData.count), platform: Platform.host))
+        return LocalImage(manifest: manifest, config: config, layers: [directory])
     }
 
     /// As root, mmdebstrap (whose maintainer scripts come from the manifest's suite and mirror)

@@ -49,13 +49,29 @@ public struct EnvironmentBuilder {
         defer { _ = projectLock }
 
         let (lock, lockWasFresh) = try await currentLock(project: project, manifest: manifest)
+        let share = Self.share(manifest)
+        let lockTag = PublishedEnvironment.lockTag(Digest(hashing: try Data(contentsOf: URL(fileURLWithPath: project.lockPath))))
+        let cache = noCache ? nil : share.map { SharedCache(reference: $0, store: store, layout: layout, output: output, lockTag: lockTag) }
+        do {
+            let environment = try await ensure(project: project, manifest: manifest, lock: lock, lockWasFresh: lockWasFresh, share: share,
+                                               cache: cache)
+            await cache?.shutdown()
+            return environment
+        } catch {
+            await cache?.shutdown()
+            throw error
+        }
+    }
+
+    private func ensure(project: Project, manifest: Manifest, lock: Lock, lockWasFresh: Bool, share: Reference?,
+                        cache: SharedCache?) async throws -> Environment {
+        let environmentDirectory = project.environmentDirectory(manifest, store: store)
         let baseStart = ContinuousClock.now
-        let (image, baseWasLocal) = try await Self.baseImage(lock.base, store: store, layout: layout, output: output)
+        let (image, baseWasLocal) = try await Self.baseImage(lock.base, store: store, layout: layout, output: output, cache: cache)
         let baseState: BuildEvent.LayerState = baseWasLocal ? .cached : .pulled(ContinuousClock.now - baseStart)
         var executor = StepExecutor(store: store, layout: layout, output: output, imageEnvironment: image.config.config?.Env ?? [])
         executor.projectDirectory = project.directory
         let plan = Self.plan(manifest, lock: lock, base: image, layout: layout)
-        let share = Self.share(manifest)
         let environment = Environment(layers: plan.layers, environment: StepExecutor.merge(executor.imageEnvironment, plan.environment),
                                       pathPrefix: plan.pathPrefix, built: 0, upToDate: lockWasFresh && baseWasLocal)
         let imageName = EnvironmentImage.name(environmentDirectory: environmentDirectory, layout: layout)
@@ -66,13 +82,10 @@ public struct EnvironmentBuilder {
         }
 
         output.heading("Building \(project.environmentName(manifest)) (\(plan.layers.count) layers)")
-        // A bootstrap base that was just built has said so itself.
+        // A bootstrap base that was just built or pulled has said so itself.
         if baseWasLocal || lock.base.bootstrap == nil { output.layer("base", Self.describe(lock.base), baseState) }
         let inputs = BuildInputs(environmentDirectory: environmentDirectory)
-        let cache = share.map { SharedCache(reference: $0, store: store, layout: layout, output: output) }
-        let lockTag = PublishedEnvironment.lockTag(Digest(hashing: try Data(contentsOf: URL(fileURLWithPath: project.lockPath))))
-        let steps = try await buildSteps(plan, over: image, executor: executor, manifest: manifest, previousInputs: inputs.read(),
-                                         cache: noCache ? nil : cache, lockTag: lockTag)
+        let steps = try await buildSteps(plan, over: image, executor: executor, manifest: manifest, previousInputs: inputs.read(), cache: cache)
         let content = try store.contentStore()
         try await EnvironmentImage.tag(imageName, base: image, built: steps.blobs, environment: environment.environment,
                                        project: project.directory, content: content)
@@ -122,68 +135,49 @@ public struct EnvironmentBuilder {
     /// `cache` while the registry has the steps, built from the first it lacks (saying which
     /// input differs from what it has).
     private func buildSteps(_ plan: BuildPlan, over image: LocalImage, executor: StepExecutor, manifest: Manifest,
-                            previousInputs: [String: String], cache: SharedCache?, lockTag: String) async throws -> Steps {
+                            previousInputs: [String: String], cache: SharedCache?) async throws -> Steps {
         let layerStore = store.layerStore()
         let content = try store.contentStore()
         let stepFiles = Set(manifest.setup.flatMap { $0.files.map(\.path) })
         let requirementsFiles = manifest.inputFiles.filter { !stepFiles.contains($0.path) }
         var lowers = image.layers
         var result = Steps()
-        // Looked up once, at the first missing step; dropped at the first step it cannot give.
-        var client: RegistryClient?
-        var remote: SharedCache.Remote?
-        do {
-            for step in plan.steps {
-                let start = ContinuousClock.now
-                var stored: LayerBlob.Stored?
-                var directory = step.key
-                var why: String?
-                if !noCache, let existing = Self.stepDirectory(step, share: cache?.reference, layerStore: layerStore) {
-                    directory = existing
-                    output.layer(step.title, step.summary, .cached)
-                } else {
-                    if let cache, client == nil { (client, remote) = await cache.connect(lockTag: lockTag) }
-                    if let cache, let client, let found = remote {
-                        if found.layers[step.key] == nil {
-                            why = SharedCache.miss(step, remote: found)
-                            remote = nil
-                        } else {
-                            output.pulling(step.title, step.summary, from: "\(cache.reference.name):\(found.tag)")
-                            do {
-                                stored = try await cache.pull(step, from: found, over: lowers, client: client)
-                                directory = SharedCache.directory(for: step, source: cache.reference)
-                                result.pulled += 1
-                                output.layer(step.title, step.summary, .pulled(ContinuousClock.now - start))
-                            } catch let error where !(error is CancellationError) {
-                                output.heading("  \(step.title): \(error)\n  building it here instead")
-                                remote = nil
-                            }
-                        }
-                    }
-                    if stored == nil {
-                        let changed = BuildInputs.changed(step.kind == .pip ? requirementsFiles : step.files, previous: previousInputs)
-                        let reasons = [step.summary] + changed.map { "\($0) changed" } + (why.map { [$0] } ?? [])
-                        output.starting(step.title, reasons.filter { !$0.isEmpty }.joined(separator: "; "))
-                        stored = try await executor.build(step, lowers: lowers, replace: noCache)
-                        if stored != nil { result.built += 1 }
-                        output.layer(step.title, step.summary, stored != nil ? .built(ContinuousClock.now - start) : .builtByAnother)
-                    }
+        for (index, step) in plan.steps.enumerated() {
+            let start = ContinuousClock.now
+            var stored: LayerBlob.Stored?
+            var directory = step.key
+            var why: String?
+            if !noCache, let existing = Self.stepDirectory(step, share: cache?.reference, layerStore: layerStore) {
+                directory = existing
+                output.layer(step.title, step.summary, .cached)
+            } else {
+                if let cache, let remote = await cache.environment(), remote.layers[step.key] == nil {
+                    why = SharedCache.miss(step, overBase: index == 0, remote: remote)
+                    cache.forget()
+                } else if let pulled = try await cache?.pull(step.key, title: step.title, summary: step.summary, over: lowers) {
+                    stored = pulled.layer
+                    directory = pulled.directory
+                    result.pulled += 1
                 }
-                // A layer built earlier (maybe for another project) has its blob listed by that
-                // environment's image; archiving again gives the same bytes when it does not.
-                var blob = try stored ?? EnvironmentImage.blob(forKey: directory, content: content)
-                    ?? LayerBlob.store(directory: layerStore.directory(for: directory), key: directory, content: content,
-                                       identity: executor.identity, layout: layout)
-                blob.descriptor.annotations = SharedCache.annotations(for: step, directory: directory)
-                result.blobs.append(blob)
-                result.directories.append(directory)
-                lowers.append(directory)
+                if stored == nil {
+                    let changed = BuildInputs.changed(step.kind == .pip ? requirementsFiles : step.files, previous: previousInputs)
+                    let reasons = [step.summary] + changed.map { "\($0) changed" } + (why.map { [$0] } ?? [])
+                    output.starting(step.title, reasons.filter { !$0.isEmpty }.joined(separator: "; "))
+                    stored = try await executor.build(step, lowers: lowers, replace: noCache)
+                    if stored != nil { result.built += 1 }
+                    output.layer(step.title, step.summary, stored != nil ? .built(ContinuousClock.now - start) : .builtByAnother)
+                }
             }
-        } catch {
-            await client?.shutdown()
-            throw error
+            // A layer built earlier (maybe for another project) has its blob listed by that
+            // environment's image; archiving again gives the same bytes when it does not.
+            var blob = try stored ?? EnvironmentImage.blob(forKey: directory, content: content)
+                ?? LayerBlob.store(directory: layerStore.directory(for: directory), key: directory, content: content,
+                                   identity: executor.identity, layout: layout)
+            blob.descriptor.annotations = SharedCache.annotations(for: step, directory: directory)
+            result.blobs.append(blob)
+            result.directories.append(directory)
+            lowers.append(directory)
         }
-        await client?.shutdown()
         return result
     }
 
@@ -196,7 +190,7 @@ public struct EnvironmentBuilder {
     /// `share`; nil when the store has neither.
     static func stepDirectory(_ step: BuildStep, share: Reference?, layerStore: LayerStore) -> String? {
         if layerStore.contains(step.key) { return step.key }
-        let pulled = share.map { SharedCache.directory(for: step, source: $0) }
+        let pulled = share.map { SharedCache.directory(forKey: step.key, source: $0) }
         return pulled.flatMap { layerStore.contains($0) ? $0 : nil }
     }
 
@@ -206,9 +200,11 @@ public struct EnvironmentBuilder {
         return plan.steps.map { stepDirectory($0, share: share, layerStore: layerStore) }
     }
 
-    /// The steps over `base` and the layer directories they make, for `layout`'s id mapping.
+    /// The steps over `base` and the layer directories they make, for `layout`'s id mapping. The
+    /// first step is keyed by the base's own key, whichever directory holds it (one built here
+    /// or one pulled for it), so both give the same keys.
     public static func plan(_ manifest: Manifest, lock: Lock, base: LocalImage, layout: LayerLayout) -> BuildPlan {
-        BuildPlan(manifest: manifest, lock: lock, baseLayers: base.layers,
+        BuildPlan(manifest: manifest, lock: lock, baseLayers: base.layers, baseKey: base.manifest.layers.last?.annotations?[SharedCache.stepKeyAnnotation],
                   singleID: IDMapping.forBuild(asRoot: layout.suffix == "-root").mode == .single)
     }
 
@@ -219,13 +215,16 @@ public struct EnvironmentBuilder {
         return try store.contentStore().resolve(imageName) != nil
     }
 
-    /// The locked base, from the store when it has it (no network), else pulled by digest or
-    /// bootstrapped; and whether the store had it.
-    static func baseImage(_ base: Lock.Base, store: StoreLocation, layout: LayerLayout, output: BuildProgress) async throws -> (LocalImage, Bool) {
-        if let local = try localBase(base, store: store, layout: layout) { return (local, true) }
+    /// The locked base, from the store when it has it (no network), else pulled by digest, or
+    /// for a bootstrap base pulled from `cache` or bootstrapped; and whether the store had it.
+    static func baseImage(_ base: Lock.Base, store: StoreLocation, layout: LayerLayout, output: BuildProgress,
+                          cache: SharedCache? = nil) async throws -> (LocalImage, Bool) {
+        if let local = try localBase(base, share: cache?.reference, store: store, layout: layout) { return (local, true) }
         if let bootstrap = base.bootstrap {
-            return (try await BootstrapBase(suite: bootstrap, mirror: base.mirror ?? Manifest.defaultMirror, store: store, layout: layout,
-                                            output: output).ensure(), false)
+            let bootstrapper = BootstrapBase(suite: bootstrap, mirror: base.mirror ?? Manifest.defaultMirror, store: store, layout: layout,
+                                             output: output)
+            if let cache, let pulled = try await bootstrapper.pull(from: cache) { return (pulled, false) }
+            return (try await bootstrapper.ensure(), false)
         }
         guard let name = base.image, let digest = base.digest.flatMap({ try? Digest($0) }) else {
             throw DevenvError.user("the lock names no base image digest\n  fix: run `devenv lock --update`")
@@ -233,12 +232,17 @@ public struct EnvironmentBuilder {
         return (try await LocalImage.ensure(try Reference(parsing: name).pinned(to: digest), store: store, layout: layout, onEvent: output.pull), false)
     }
 
-    /// The locked base when the store has it ready, else nil; reads only the store.
-    static func localBase(_ base: Lock.Base, store: StoreLocation, layout: LayerLayout) throws -> LocalImage? {
+    /// The locked base when the store has it ready, else nil; reads only the store. A bootstrap
+    /// base is the one made here, else the one pulled from `share`.
+    static func localBase(_ base: Lock.Base, share: Reference?, store: StoreLocation, layout: LayerLayout) throws -> LocalImage? {
         if let bootstrap = base.bootstrap {
-            let name = BootstrapBase(suite: bootstrap, mirror: base.mirror ?? Manifest.defaultMirror, store: store, layout: layout,
-                                     output: .silent).imageName
-            return try LocalImage.local(name, store: store, layout: layout)
+            let bootstrapper = BootstrapBase(suite: bootstrap, mirror: base.mirror ?? Manifest.defaultMirror, store: store, layout: layout,
+                                             output: .silent)
+            let names = [bootstrapper.imageName] + (share.map { [bootstrapper.pulledImageName(from: $0)] } ?? [])
+            for name in names {
+                if let image = try LocalImage.local(name, store: store, layout: layout) { return image }
+            }
+            return nil
         }
         return try base.digest.flatMap { try? Digest($0) }.flatMap { try LocalImage.local(digest: $0, store: store, layout: layout) }
     }

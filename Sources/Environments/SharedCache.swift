@@ -4,16 +4,31 @@ import ImageStore
 import OCI
 
 /// `[share] image` as the build's cache: the environment a teammate pushed there, whose layers
-/// are named by the same step keys (`dev.devenv.layer.key`), so a step missing from the store is
-/// pulled instead of built. The registry is as untrusted as any: a layer is checked by blob
-/// digest and diff_id, runs only in the sandbox, and is kept under a directory named by the step
-/// key and the registry's repository together, so it serves only projects that name that
-/// repository; a layer built here (named by the step key alone) is never taken from a registry.
-struct SharedCache {
+/// are named by the same keys (`dev.devenv.layer.key`: a step's key, a bootstrap base's), so a
+/// layer missing from the store is pulled instead of built. The registry is as untrusted as any:
+/// a layer is checked by blob digest and diff_id, runs only in the sandbox, and is kept under a
+/// directory named by its key and the registry's repository together, so it serves only
+/// projects that name that repository; a layer built here (named by its key alone) is never
+/// taken from a registry. Looked up once, at the first missing layer; a registry that lacks a
+/// layer or sent one that failed its check is not asked again in this build.
+final class SharedCache {
     let reference: Reference
     let store: StoreLocation
     let layout: LayerLayout
     let output: BuildProgress
+    /// `lock-…`: the tag naming exactly the project's lock, looked up first.
+    let lockTag: String
+    private var client: RegistryClient?
+    private var looked = false
+    private var remote: Remote?
+
+    init(reference: Reference, store: StoreLocation, layout: LayerLayout, output: BuildProgress, lockTag: String) {
+        self.reference = reference
+        self.store = store
+        self.layout = layout
+        self.output = output
+        self.lockTag = lockTag
+    }
 
     /// What the published environment's layer says about the step that made it, for telling why
     /// a step is missing there: its title, the key below it, its lock entries and files.
@@ -21,10 +36,10 @@ struct SharedCache {
     static let parentAnnotation = "dev.devenv.step.parent"
     static let entriesAnnotation = "dev.devenv.step.entries"
     static let filesAnnotation = "dev.devenv.step.files"
-    /// The step key of a layer whose store directory has another name (one pulled for it).
+    /// The key of a layer whose store directory has another name (one pulled for it).
     static let stepKeyAnnotation = "dev.devenv.step.key"
 
-    /// The registry's environment: the tag it was found under and each step layer by key.
+    /// The registry's environment: the tag it was found under and each layer by key.
     struct Remote {
         let tag: String
         let layers: [String: (descriptor: Descriptor, diffID: Digest)]
@@ -32,9 +47,9 @@ struct SharedCache {
         let steps: [String: [String: String]]
     }
 
-    /// The store directory a layer pulled for `step` from `source` takes.
-    static func directory(for step: BuildStep, source: Reference) -> String {
-        CacheKey(parent: step.key, step: "pulled", inputs: [source.registryHost, source.repository]).description
+    /// The store directory a layer pulled for `key` from `source` takes.
+    static func directory(forKey key: String, source: Reference) -> String {
+        CacheKey(parent: key, step: "pulled", inputs: [source.registryHost, source.repository]).description
     }
 
     /// The annotations a step's layer carries in the environment's image.
@@ -46,24 +61,34 @@ struct SharedCache {
         return annotations
     }
 
-    /// A client for the registry (the caller shuts it down) and what `lookup` found there.
-    func connect(lockTag: String) async -> (RegistryClient, Remote?) {
-        do {
-            let client = RegistryClient(credentials: try Credentials.load())
-            return (client, await lookup(client: client, lockTag: lockTag))
-        } catch {
-            output.heading("Not using prebuilt layers from \(reference.name) (\(Self.firstLine(error))): building here")
-            return (RegistryClient(credentials: Credentials()), nil)
+    /// The registry's environment, looked up on first use; nil once it lacked a layer or sent a
+    /// bad one.
+    func environment() async -> Remote? {
+        if !looked {
+            looked = true
+            do {
+                let client = RegistryClient(credentials: try Credentials.load())
+                self.client = client
+                remote = await lookup(client: client)
+            } catch {
+                output.heading("Not using prebuilt layers from \(reference.name) (\(Self.firstLine(error))): building here")
+            }
         }
+        return remote
     }
+
+    /// Stops asking the registry (the first layer it lacks: every later key differs too).
+    func forget() { remote = nil }
+
+    func shutdown() async { await client?.shutdown() }
 
     /// The registry's environment under `lock-…` (this very lock), else under the reference's
     /// tag (`latest`, the last one pushed); nil, after one line saying why, when the registry
     /// cannot be reached or has neither.
-    func lookup(client: RegistryClient, lockTag: String) async -> Remote? {
+    private func lookup(client: RegistryClient) async -> Remote? {
         let content: ContentStore
         do { content = try store.contentStore() } catch {
-            output.heading("Not using \(reference.name): \(error)")
+            output.heading("Not using prebuilt layers from \(reference.name) (\(error)): building here")
             return nil
         }
         let tags = [lockTag, reference.tag ?? "latest"]
@@ -93,28 +118,38 @@ struct SharedCache {
         return Remote(tag: tag, layers: layers, steps: steps)
     }
 
-    /// Downloads and unpacks the registry's layer for `step` over `lowers` (bottom first) into
-    /// its pulled directory; returns its blob as the environment's image lists it.
-    func pull(_ step: BuildStep, from remote: Remote, over lowers: [String], client: RegistryClient) async throws -> LayerBlob.Stored? {
-        guard let (descriptor, diffID) = remote.layers[step.key] else { return nil }
-        let content = try store.contentStore()
-        let directory = Self.directory(for: step, source: reference)
-        _ = try await client.ensureBlob(reference, descriptor, in: content) { _ in }
-        _ = try await ImagePull(store: store, layout: layout) { _ in }
-            .unpackLayer(descriptor, diffID: diffID, as: directory, over: lowers.reversed(), content: content) { reason in
-                DevenvError.user("the layer \(reference.name) has for \(step.title) (\(descriptor.digest)) was refused: \(reason)")
-            }
-        var stored = descriptor
-        stored.annotations = Self.annotations(for: step, directory: directory)
-        return LayerBlob.Stored(descriptor: stored, diffID: diffID)
+    /// The registry's layer for `key`, downloaded and unpacked over `lowers` (bottom first)
+    /// into its pulled directory, with `title`'s progress lines; nil when the registry lacks it
+    /// (`miss` says why) or its layer failed a check (said, and the registry forgotten).
+    func pull(_ key: String, title: String, summary: String, over lowers: [String]) async throws -> (directory: String, layer: LayerBlob.Stored)? {
+        guard let found = await environment(), let client, let (descriptor, diffID) = found.layers[key] else { return nil }
+        let start = ContinuousClock.now
+        output.pulling(title, summary, from: "\(reference.name):\(found.tag)")
+        let directory = Self.directory(forKey: key, source: reference)
+        do {
+            let content = try store.contentStore()
+            _ = try await client.ensureBlob(reference, descriptor, in: content) { _ in }
+            _ = try await ImagePull(store: store, layout: layout) { _ in }
+                .unpackLayer(descriptor, diffID: diffID, as: directory, over: lowers.reversed(), content: content) { reason in
+                    DevenvError.user("the layer \(self.reference.name) has for \(title) (\(descriptor.digest)) was refused: \(reason)")
+                }
+        } catch let error where !(error is CancellationError) {
+            output.heading("  \(title): \(error)\n  building it here instead")
+            forget()
+            return nil
+        }
+        output.layer(title, summary, .pulled(ContinuousClock.now - start))
+        var layer = descriptor
+        layer.annotations = [EnvironmentImage.layerKeyAnnotation: directory, Self.stepKeyAnnotation: key]
+        return (directory, LayerBlob.Stored(descriptor: layer, diffID: diffID))
     }
 
     /// Why the registry's environment has no layer for `step`: which of its inputs differs from
     /// the step the registry's layer of the same title was built from.
-    static func miss(_ step: BuildStep, remote: Remote) -> String {
+    static func miss(_ step: BuildStep, overBase: Bool, remote: Remote) -> String {
         guard let theirs = remote.steps[step.title] else { return "the registry's environment has no \(step.title) step" }
         if theirs[parentAnnotation] != step.parent {
-            return step.parent.hasPrefix("build-") ? "a layer below differs from the registry's" : "the base differs from the registry's"
+            return overBase ? "the base differs from the registry's" : "a layer below differs from the registry's"
         }
         let entries = entryChanges(ours: step.entries, theirs: (theirs[entriesAnnotation] ?? "").split(separator: " ").map(String.init))
         if !entries.isEmpty { return "lock entries differ from the registry's: " + listed(entries) }

@@ -70,13 +70,13 @@ public struct StatusReport: Encodable {
         let differences = lock.differences(from: manifest)
         report.lock = StatusReport.LockState(path: project.lockPath, state: differences.isEmpty ? "fresh" : "stale", differences: differences)
         let layout = LayerLayout.forInvoker(asRoot: false)
-        let image = try EnvironmentBuilder.localBase(lock.base, store: store, layout: layout)
+        let share = EnvironmentBuilder.share(manifest)
+        let image = try EnvironmentBuilder.localBase(lock.base, share: share, store: store, layout: layout)
         report.base = StatusReport.BaseState(image: lock.base.image, bootstrap: lock.base.bootstrap, digest: lock.base.digest,
                                        state: image == nil ? "missing" : "unpacked")
         var built = false
         if let image {
             let plan = EnvironmentBuilder.plan(manifest, lock: lock, base: image, layout: layout)
-            let share = EnvironmentBuilder.share(manifest)
             let directories = EnvironmentBuilder.stepDirectories(plan, share: share, store: store)
             layers = plan.baseLayers + zip(plan.steps, directories).map { $1 ?? $0.key }
             report.layers = zip(plan.steps, directories).map { step, directory in

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `[base] bootstrap = "debian:SUITE"`: a base built with mmdebstrap from the Debian mirror, for
@@ -34,5 +35,43 @@ import Testing
         let again = try project.devenv("build")
         #expect(again.status == 0 && !again.stderr.contains("running"), "\(again.output)")
         #expect(try project.status()["ready"] as? Bool == true)
+    }
+
+    /// Issue 14: a teammate's build takes the bootstrap base from `[share] image` with the
+    /// steps, instead of running mmdebstrap; the steps are keyed by the base's own key, so the
+    /// pulled base gives the keys the registry has.
+    @Test func aTeammatePullsTheBootstrapBaseInsteadOfRunningMmdebstrap() throws {
+        let repository = "\(try TestEnvironment.registry())/shared/boot-\(UUID().uuidString.prefix(8).lowercased())"
+        let manifest = """
+            name = "boot"
+
+            [base]
+            bootstrap = "debian:bookworm"
+
+            [packages]
+            apt = ["jq"]
+
+            [[setup]]
+            name = "marker"
+            run = "echo built > /opt/marker"
+
+            [share]
+            image = "\(repository)"
+            """
+        let project = try BuildProject(manifest, store: try BuildScope.current())
+        let pushed = try Shell.devenv(["push", "-q", "-C", project.path], store: project.store)
+        try #require(pushed.status == 0, "\(pushed.output)")
+
+        let temp = try TemporaryDirectory("bootstrap-teammate")
+        let mate = try BuildProject(manifest, store: temp.path + "/store")
+        try FileManager.default.copyItem(atPath: project.lockPath, toPath: mate.lockPath)
+        let built = try mate.devenv("build")
+        try #require(built.status == 0, "\(built.output)")
+        #expect(layerReport(built.stderr) == ["base": "pulled", "apt": "pulled", "setup marker": "pulled"], "\(built.stderr)")
+        #expect(!built.stderr.contains("running…"), "mmdebstrap or a step ran: \(built.stderr)")
+        #expect(try mate.layerKeys() == (try project.layerKeys()), "the pulled base keys the steps as the one built there")
+        let inside = try mate.sh("jq --version; cat /opt/marker; . /etc/os-release; echo $VERSION_CODENAME")
+        #expect(inside.stdout == "jq-1.6\nbuilt\nbookworm\n", "\(inside.output)")
+        #expect(try mate.status()["ready"] as? Bool == true)
     }
 }
