@@ -299,24 +299,8 @@ import Testing
             print(main.server_port, flush=True)
             main.serve_forever()
             """
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        server.arguments = ["-c", script, temp.path + "/requests"]
-        let output = Pipe()
-        server.standardOutput = output
-        try server.run()
-        // SIGKILL: the test runner's threads block SIGTERM, and the child inherits the mask.
-        defer {
-            kill(server.processIdentifier, SIGKILL)
-            server.waitUntilExit()
-        }
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        let port = try #require(Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let (server, port) = try startServer(script, [temp.path + "/requests"])
+        defer { stop(server) }
         let registry = "127.0.0.1:\(port)"
         let config = temp.path + "/docker"
         try FileManager.default.createDirectory(atPath: config, withIntermediateDirectories: true)
@@ -331,5 +315,85 @@ import Testing
         #expect(foreign.allSatisfy { $0.hasSuffix("auth=False") }, "credentials went to another host: \(foreign)")
         #expect(requests.contains { $0.hasPrefix("127.0.0.1 POST") && $0.hasSuffix("auth=True") }, "\(requests)")
         #expect(!pushed.output.contains("registry-password") && !pushed.output.contains(auth))
+    }
+
+    /// A Python "registry" from `script` (given `arguments`), which prints its port first.
+    func startServer(_ script: String, _ arguments: [String]) throws -> (Process, Int) {
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        server.arguments = ["-c", script] + arguments
+        let output = Pipe()
+        server.standardOutput = output
+        try server.run()
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        let port = Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        if port == nil { stop(server) }
+        return (server, try #require(port, "the test server did not say its port: \(String(decoding: line, as: UTF8.self))"))
+    }
+
+    /// SIGKILL: the test runner's threads block SIGTERM, and the child inherits the mask.
+    func stop(_ server: Process) {
+        kill(server.processIdentifier, SIGKILL)
+        server.waitUntilExit()
+    }
+
+    /// Some registries and proxies take a blob only in chunks: here a proxy in front of the test
+    /// registry refuses every PUT that carries a body (413). The push falls back to PATCHes and
+    /// a closing PUT, and the image is whole: skopeo copies it back, checking every digest.
+    @Test func aRegistryRefusingWholeUploadsGetsTheBlobInChunks() throws {
+        let project = try project("head -c 3000000 /dev/urandom > /opt/data")
+        let temp = try TemporaryDirectory("chunked-push")
+        let script = """
+            import http.client, http.server, sys
+            upstream = sys.argv[1]
+            log = open(sys.argv[2], "a", buffering=1)
+            class Proxy(http.server.BaseHTTPRequestHandler):
+                protocol_version = "HTTP/1.1"
+                def log_message(self, *args): pass
+                def forward(self):
+                    length = int(self.headers.get("Content-Length") or 0)
+                    body = self.rfile.read(length) if length else None
+                    if self.command == "PUT" and length > 0 and "/blobs/uploads/" in self.path:
+                        log.write(f"PUT {length} refused\\n")
+                        self.send_response(413)
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return
+                    log.write(f"{self.command} {length}\\n")
+                    headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                    headers["Host"] = self.headers["Host"]
+                    connection = http.client.HTTPConnection(upstream)
+                    connection.request(self.command, self.path, body=body, headers=headers)
+                    response = connection.getresponse()
+                    data = response.read()
+                    self.send_response(response.status)
+                    for name, value in response.getheaders():
+                        if name.lower() not in ("content-length", "connection", "transfer-encoding"): self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    if self.command != "HEAD": self.wfile.write(data)
+                do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = forward
+            server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+            print(server.server_port, flush=True)
+            server.serve_forever()
+            """
+        let upstream = try TestEnvironment.registry()
+        let (server, port) = try startServer(script, [upstream, temp.path + "/requests"])
+        defer { stop(server) }
+        let name = "shared/chunked-\(UUID().uuidString.prefix(8).lowercased())"
+
+        let pushed = try push(project, ["127.0.0.1:\(port)/\(name)"])
+        try #require(pushed.status == 0, "\(pushed.output)")
+        let requests = try String(contentsOfFile: temp.path + "/requests", encoding: .utf8).split(separator: "\n")
+        #expect(requests.contains { $0.hasSuffix(" refused") }, "no whole upload was tried, so nothing was tested: \(requests)")
+        let patched = requests.filter { $0.hasPrefix("PATCH ") }.compactMap { Int($0.split(separator: " ")[1]) }.reduce(0, +)
+        #expect(patched >= 3_000_000, "the 3 MB layer did not go up in PATCHes: \(requests)")
+        let copied = try Shell.run("skopeo", ["copy", "--src-tls-verify=false", "docker://\(upstream)/\(name):latest", "oci:\(temp.path)/oci:copy"])
+        #expect(copied.status == 0, "\(copied.output)")
     }
 }
