@@ -50,8 +50,10 @@ public struct EnvironmentBuilder {
 
         let (lock, lockWasFresh) = try await currentLock(project: project, manifest: manifest)
         let share = Self.share(manifest)
-        let lockTag = PublishedEnvironment.lockTag(Digest(hashing: try Data(contentsOf: URL(fileURLWithPath: project.lockPath))))
-        let cache = noCache ? nil : share.map { SharedCache(reference: $0, store: store, layout: layout, output: output, lockTag: lockTag) }
+        let cache = try noCache ? nil : share.map {
+            let lockTag = PublishedEnvironment.lockTag(Digest(hashing: try Data(contentsOf: URL(fileURLWithPath: project.lockPath))))
+            return SharedCache(reference: $0, store: store, layout: layout, output: output, lockTag: lockTag)
+        }
         do {
             let environment = try await ensure(project: project, manifest: manifest, lock: lock, lockWasFresh: lockWasFresh, share: share,
                                                cache: cache)

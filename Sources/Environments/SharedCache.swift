@@ -1,6 +1,7 @@
 import Build
 import Foundation
 import ImageStore
+import Manifest
 import OCI
 
 /// `[share] image` as the build's cache: the environment a teammate pushed there, whose layers
@@ -146,17 +147,18 @@ final class SharedCache {
 
     /// Why the registry's environment has no layer for `step`: which of its inputs differs from
     /// the step the registry's layer of the same title was built from.
+    /// The registry's words are escaped and cut short: its annotations reach the terminal.
     static func miss(_ step: BuildStep, overBase: Bool, remote: Remote) -> String {
         guard let theirs = remote.steps[step.title] else { return "the registry's environment has no \(step.title) step" }
         if theirs[parentAnnotation] != step.parent {
             return overBase ? "the base differs from the registry's" : "a layer below differs from the registry's"
         }
         let entries = entryChanges(ours: step.entries, theirs: (theirs[entriesAnnotation] ?? "").split(separator: " ").map(String.init))
-        if !entries.isEmpty { return "lock entries differ from the registry's: " + listed(entries) }
+        if !entries.isEmpty { return "lock entries differ from the registry's: " + FieldGrammar.escaped(listed(entries), limit: 300) }
         let ourFiles = Set(step.files.map { "\($0.path)@\($0.digest)" })
         let theirFiles = Set((theirs[filesAnnotation] ?? "").split(separator: " ").map(String.init))
         let files = Set(ourFiles.symmetricDifference(theirFiles).map { String($0.prefix { $0 != "@" }) }).sorted()
-        if !files.isEmpty { return listed(files) + (files.count == 1 ? " differs" : " differ") + " from the registry's" }
+        if !files.isEmpty { return FieldGrammar.escaped(listed(files), limit: 300) + (files.count == 1 ? " differs" : " differ") + " from the registry's" }
         return "its command or environment differs from the registry's"
     }
 

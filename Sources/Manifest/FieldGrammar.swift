@@ -3,7 +3,7 @@
 /// each value is held to the narrowest form its use allows, at parse time, so that nothing
 /// downstream has to wonder whether a suite is an option or a mirror is two lines. Each check
 /// returns what is wrong (completing `… "value" …`) and how to fix it, or nil.
-enum FieldGrammar {
+public enum FieldGrammar {
     /// Larger than any manifest a person writes; small enough to read and scan at once.
     static let manifestBytes = 1 << 20
     /// A lock lists the whole apt closure and every pip hash: far more room than a manifest.
@@ -41,7 +41,7 @@ enum FieldGrammar {
 
     /// Text for a message that may carry a value in it (another module's error, toml++'s), with
     /// its control characters escaped and cut to `limit` characters.
-    static func escaped(_ text: some StringProtocol, limit: Int = 400, quotes: Bool = false) -> String {
+    public static func escaped(_ text: some StringProtocol, limit: Int = 400, quotes: Bool = false) -> String {
         var result = ""
         for scalar in text.unicodeScalars {
             if result.unicodeScalars.count >= limit {

@@ -44,6 +44,14 @@ import Testing
         #expect(SharedCache.miss(step(title: "pip"), overBase: true, remote: registry) == "the registry's environment has no pip step")
     }
 
+    /// The registry's annotations reach the terminal: a terminal escape in them is shown, not sent.
+    @Test func theRegistrysWordsAreEscaped() {
+        let registry = remote([step(entries: ["curl=1\u{1b}]0;owned\u{07}"])])
+        let said = SharedCache.miss(step(entries: ["curl=2"]), overBase: true, remote: registry)
+        #expect(!said.unicodeScalars.contains { $0.value < 0x20 }, "\(said.debugDescription)")
+        #expect(said.hasPrefix("lock entries differ from the registry's: curl 1"), "\(said)")
+    }
+
     @Test func longListsOfChangesAreCut() {
         let ours = (1...6).map { "p\($0)=2" }
         let theirs = (1...6).map { "p\($0)=1" }
