@@ -73,6 +73,7 @@ public struct EnvironmentLauncher {
         session.asRoot = request.asRoot
         session.command = command
         session.network = request.network ?? prepared.manifest.flatMap { SandboxSpec.Network(rawValue: $0.network.rawValue) } ?? .host
+        session.ports = prepared.manifest?.ports.map { SandboxSpec.PublishedPort(host: $0.host, inside: $0.inside) } ?? []
         let access = try shareHost(with: &session, prepared: prepared, user: user, environmentDirectory: environmentDirectory)
         let notes = shape(&session, manifest: prepared.manifest)
         for note in notes { onNote(note) }
@@ -219,7 +220,7 @@ public struct EnvironmentLauncher {
         } catch let error where error.code == .exec {
             onNote("devenv: error: \(error.message)")
             return error.errno == ENOENT ? 127 : 126
-        } catch let error where error.code == .unsupported {
+        } catch let error where error.code == .unsupported || error.code == .user {
             throw DevenvError.user(error.message)
         } catch {
             throw DevenvError.internal("cannot start the sandbox: \(error.message)")

@@ -90,6 +90,17 @@ public struct Manifest: Sendable, Equatable {
         case host, none, `private`
     }
 
+    /// `[network] ports` entry: a port of the environment published on the host's 127.0.0.1.
+    public struct Port: Sendable, Equatable, Hashable {
+        public var host: UInt16
+        public var inside: UInt16
+
+        public init(host: UInt16, inside: UInt16) {
+            self.host = host
+            self.inside = inside
+        }
+    }
+
     public struct Mount: Sendable, Equatable {
         /// As written in the manifest.
         public var written: String
@@ -113,6 +124,8 @@ public struct Manifest: Sendable, Equatable {
     public var setup: [SetupStep] = []
     public var shell = Shell()
     public var network = NetworkMode.host
+    /// `[network] ports` (only with `mode = "private"`), as listed.
+    public var ports: [Port] = []
     public var mounts: [Mount] = []
     public var seccomp = Seccomp.default
     /// Where `[security] seccomp` is, for the approval it needs when unconfined (`TrustRequest`).

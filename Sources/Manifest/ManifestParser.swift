@@ -14,7 +14,7 @@ struct ManifestParser {
     static let packageKeys = ["apt", "pip"]
     static let setupKeys = ["name", "run", "files"]
     static let shellKeys = ["command", "workdir", "hostname"]
-    static let networkKeys = ["mode"]
+    static let networkKeys = ["mode", "ports"]
     static let securityKeys = ["seccomp"]
     static let shareKeys = ["image"]
 
@@ -66,6 +66,7 @@ struct ManifestParser {
         if let network = try reader.table(root, "network", path: []) {
             try reader.checkKeys(network, path: ["network"], allowed: Self.networkKeys)
             manifest.network = try reader.choice(network, "mode", path: ["network"], Manifest.NetworkMode.self) ?? .host
+            manifest.ports = try ports(network, mode: manifest.network, reader)
         }
         if let mounts = try reader.table(root, "mounts", path: []) {
             manifest.mounts = try self.mounts(mounts, reader)
@@ -80,6 +81,40 @@ struct ManifestParser {
             manifest.shareImage = try shareImage(share, reader)
         }
         return manifest
+    }
+
+    /// `[network] ports`: "PORT" or "HOST:INSIDE", each 1–65535, a host port at most once, and
+    /// only for a private network (with the host's, a port is the host's already).
+    private func ports(_ table: TOMLTable, mode: Manifest.NetworkMode, _ reader: TableReader) throws(ManifestError) -> [Manifest.Port] {
+        var seen: Set<UInt16> = []
+        let entries = try reader.strings(table, "ports", path: ["network"], limit: 64) { entry in
+            guard let port = Self.port(entry) else {
+                return SpecProblem(problem: "is not a port (1–65535) or HOST:INSIDE pair of ports", fix: "write \"8000\" or \"15432:5432\"")
+            }
+            guard seen.insert(port.host).inserted else {
+                return SpecProblem(problem: "publishes host port \(port.host) a second time", fix: "give each entry its own host port")
+            }
+            return nil
+        }
+        if !entries.isEmpty, mode != .private {
+            throw reader.error(at: reader.locator.value(["network", "ports"]), "ports are published only from a private network, and [network] mode is \"\(mode.rawValue)\"",
+                               fix: "write mode = \"private\" in [network], or remove ports (with the host's network a port is the host's already)")
+        }
+        return entries.compactMap(Self.port)
+    }
+
+    static func port(_ entry: String) -> Manifest.Port? {
+        func number(_ text: Substring) -> UInt16? {
+            guard !text.isEmpty, text.count <= 5, text.allSatisfy(\.isASCII), text.allSatisfy(\.isNumber), text.first != "0",
+                  let value = UInt16(text), value > 0 else { return nil }
+            return value
+        }
+        let parts = entry.split(separator: ":", omittingEmptySubsequences: false)
+        switch parts.count {
+        case 1: return number(parts[0]).map { Manifest.Port(host: $0, inside: $0) }
+        case 2: return number(parts[0]).flatMap { host in number(parts[1]).map { Manifest.Port(host: host, inside: $0) } }
+        default: return nil
+        }
     }
 
     /// `[share] image`: where `push` publishes, a repository with an optional tag; a digest names

@@ -50,6 +50,8 @@ public struct EnvironmentSession: Sendable {
     public var sshAgentSocket: String?
     static let sshAgentPath = "/run/devenv/ssh-agent"
     public var network: SandboxSpec.Network = .host
+    /// With a private network: published on the host's 127.0.0.1.
+    public var ports: [SandboxSpec.PublishedPort] = []
     public var seccomp: SeccompProfile? = .default
     /// The host's /etc/resolv.conf and /etc/hosts: with the host's network or a private one, names resolve as on the host.
     public var hostResolvConf: String?
@@ -127,6 +129,7 @@ public struct EnvironmentSession: Sendable {
         spec.files = files(stack: stack, shell: shell)
         spec.seccomp = seccomp
         spec.network = network
+        spec.ports = network == .private ? ports : []
         spec.foreground = command == nil
         return spec
     }

@@ -20,8 +20,8 @@ public final class OutboundNetwork {
     private let exitWriter: Int32
 
     /// Starts slirp4netns for the network namespace of `pid` (held before its command starts)
-    /// and returns once the interface is up and routed.
-    init(attachingTo pid: pid_t) throws(SandboxError) {
+    /// and returns once the interface is up and routed and `ports` are published.
+    init(attachingTo pid: pid_t, publishing ports: [SandboxSpec.PublishedPort] = []) throws(SandboxError) {
         guard let executable = Self.executable() else {
             throw SandboxError(.host, """
                 a private network (build steps have one) needs slirp4netns, which is not installed
@@ -45,12 +45,27 @@ public final class OutboundNetwork {
             if readyPipe[1] >= 0 { close(readyPipe[1]) }
             if messages >= 0 { close(messages) }
         }
+        // The API socket only to publish ports, in a directory of the caller's alone, and gone
+        // once they are: nothing else can ask slirp4netns for more.
+        let apiDirectory = ports.isEmpty ? nil : Self.privateDirectory()
+        if !ports.isEmpty, apiDirectory == nil {
+            close(exitPipe[1])
+            close(readyPipe[0])
+            throw SandboxError(.host, "cannot create a directory in /tmp for slirp4netns's socket: \(String(cString: strerror(errno)))")
+        }
+        defer { if let apiDirectory { rmdir(apiDirectory) } }
+        let apiSocket = apiDirectory.map { $0 + "/api.sock" }
         let arguments = [
             executable, "--configure", "--mtu=65520", "--disable-host-loopback", "--enable-sandbox", "--enable-seccomp",
-            "--exit-fd=3", "--ready-fd=4", String(pid), "tap0",
-        ]
+            "--exit-fd=3", "--ready-fd=4",
+        ] + (apiSocket.map { ["--api-socket", $0] } ?? []) + [String(pid), "tap0"]
         let spawned: pid_t
         do throws(SandboxError) {
+            // Rootless, slirp4netns makes its socket as root of the sandbox's user namespace, a
+            // subordinate id the caller cannot write to unless others may: umask 0 for it alone
+            // (the socket's directory is the caller's, 0700, so no one else reaches it).
+            let mask = apiSocket == nil ? nil : umask(0)
+            defer { if let mask { umask(mask) } }
             spawned = try Self.spawn(arguments, descriptors: [exitPipe[0], readyPipe[1]], errors: messages)
         } catch {
             close(exitPipe[1])
@@ -67,8 +82,83 @@ public final class OutboundNetwork {
             while waitpid(spawned, &status, 0) < 0 && errno == EINTR {}
             throw SandboxError(.host, "slirp4netns could not give the sandbox its network: \(Self.read(messages))")
         }
+        if let apiSocket {
+            defer { unlink(apiSocket) }
+            for port in ports {
+                if let problem = Self.publish(port, through: apiSocket) {
+                    close(exitPipe[1])
+                    var status: Int32 = 0
+                    while waitpid(spawned, &status, 0) < 0 && errno == EINTR {}
+                    throw SandboxError(.user, problem)
+                }
+            }
+        }
         helper = spawned
         exitWriter = exitPipe[1]
+    }
+
+    /// Asks slirp4netns to forward `port.host` on the host's 127.0.0.1 to the sandbox's
+    /// `port.inside`; returns what went wrong, or nil.
+    private static func publish(_ port: SandboxSpec.PublishedPort, through socketPath: String) -> String? {
+        let request = #"{"execute": "add_hostfwd", "arguments": {"proto": "tcp", "host_addr": "127.0.0.1", "host_port": \#(port.host), "guest_port": \#(port.inside)}}"#
+        let answer: String
+        switch exchange(request, at: socketPath) {
+        case .success(let text): answer = text
+        case .failure(let reason): return "cannot publish port \(port.host) → \(port.inside): slirp4netns's socket: \(reason)"
+        }
+        guard answer.contains("\"return\"") else {
+            return """
+                cannot publish port \(port.inside) of the environment on 127.0.0.1:\(port.host): the host port is in use (another project's environment, or a service of this machine)
+                  fix: choose another host port in [network] ports ("\(port.host == UInt16.max ? port.host - 1 : port.host + 1):\(port.inside)"), or stop what listens there (ss -ltnp 'sport = :\(port.host)')
+                """
+        }
+        return nil
+    }
+
+    private enum Exchange { case success(String), failure(String) }
+
+    /// One request on slirp4netns's API socket and its answer (the socket closes after it).
+    private static func exchange(_ request: String, at path: String) -> Exchange {
+        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { return .failure(String(cString: strerror(errno))) }
+        defer { close(descriptor) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return .failure("its path is too long") }
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            buffer.copyBytes(from: bytes)
+            buffer[bytes.count] = 0
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard connected == 0 else { return .failure(String(cString: strerror(errno))) }
+        let data = Array(request.utf8)
+        var sent = 0
+        while sent < data.count {
+            let count = data[sent...].withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { return .failure(String(cString: strerror(errno))) }
+            sent += count
+        }
+        shutdown(descriptor, Int32(SHUT_WR))
+        var answer: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while answer.count < 65536 {
+            let count = recv(descriptor, &buffer, buffer.count, 0)
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { break }
+            answer += buffer.prefix(count)
+        }
+        return .success(String(decoding: answer, as: UTF8.self))
+    }
+
+    /// A new directory in /tmp only the caller can enter, or nil.
+    private static func privateDirectory() -> String? {
+        var template = Array("/tmp/devenv-network-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { return nil }
+        return String(cString: made)
     }
 
     /// Ends slirp4netns (after the sandbox ended: nothing uses the network any more).

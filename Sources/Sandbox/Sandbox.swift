@@ -45,7 +45,7 @@ public enum Sandbox {
         }
         let network: OutboundNetwork?
         do {
-            network = spec.network == .private ? try OutboundNetwork(attachingTo: process.pid) : nil
+            network = spec.network == .private ? try OutboundNetwork(attachingTo: process.pid, publishing: spec.ports) : nil
         } catch {
             csandbox_abort(&process)
             forget()

@@ -6,6 +6,8 @@ public struct SandboxError: Error, CustomStringConvertible, Sendable {
         case host
         /// The spec asks for what its id mapping cannot give (a private network without root inside).
         case unsupported
+        /// The spec asks for what the host has given to another already (a published port in use).
+        case user
         /// Compiling the seccomp filter failed.
         case seccomp
         /// Building the sandbox failed in the child.

@@ -41,6 +41,17 @@ public struct SandboxSpec: Sendable, Equatable {
         }
     }
 
+    /// A TCP port of the sandbox reached at `host` on the host's 127.0.0.1.
+    public struct PublishedPort: Sendable, Equatable, Hashable {
+        public var host: UInt16
+        public var inside: UInt16
+
+        public init(host: UInt16, inside: UInt16) {
+            self.host = host
+            self.inside = inside
+        }
+    }
+
     public enum Network: String, Sendable, CaseIterable {
         /// The host's network namespace.
         case host
@@ -86,6 +97,8 @@ public struct SandboxSpec: Sendable, Equatable {
     /// nil runs unconfined (`[security] seccomp = "unconfined"`, for debuggers).
     public var seccomp: SeccompProfile? = .default
     public var network: Network = .host
+    /// With a private network: ports of the sandbox published on the host's 127.0.0.1.
+    public var ports: [PublishedPort] = []
     /// Interactive: the command gets its own process group and the terminal, when devenv has it.
     public var foreground = false
     /// For build steps, as root inside only: the command keeps Docker's default capabilities in

@@ -116,7 +116,7 @@ import Testing
             workdir = \(field(["same", "/workspace"], &random))
             hostname = \(field(["webapp"], &random))
             """)
-        text += maybe("[network]\nmode = \(field(["host", "none"], &random))")
+        text += maybe("[network]\nmode = \(field(["host", "none", "private"], &random))\nports = [\(field(["8000", "15432:5432", "0"], &random))]")
         if Bool.random(using: &random) {
             text += "[mounts]\n" + (0..<Int.random(in: 0..<3, using: &random)).map { index in
                 "\(field(["~/.gitconfig\(index)", "/srv/data\(index)"], &random)) = \(field(["ro", "rw"], &random))"

@@ -124,7 +124,7 @@ import Testing
     @Test func anUnknownKeyFarFromAnyListsTheKeys() throws {
         let error = try failure("[base]\nimage = \"debian\"\n[network]\nspeed = \"fast\"\n")
         #expect(error.position == SourcePosition(line: 4, column: 1))
-        #expect(error.problem == "unknown key \"speed\" in [network]; expected one of: mode")
+        #expect(error.problem == "unknown key \"speed\" in [network]; expected one of: mode, ports")
     }
 
     @Test func unknownKeysInSetupStepsAndDottedKeys() throws {
@@ -162,6 +162,22 @@ import Testing
         #expect(error.fix == "did you mean \"none\"? write mode = \"none\"")
         let seccomp = try failure("[base]\nimage = \"d\"\n[security]\nseccomp = \"off\"\n")
         #expect(seccomp.position == SourcePosition(line: 4, column: 11))
+    }
+
+    @Test func portsArePublishedFromAPrivateNetworkOnly() throws {
+        let manifest = try parse("[base]\nimage = \"d\"\n[network]\nports = [\"8000\", \"15432:5432\"]\nmode = \"private\"\n")
+        #expect(manifest.ports == [Manifest.Port(host: 8000, inside: 8000), Manifest.Port(host: 15432, inside: 5432)])
+        let host = try failure("[base]\nimage = \"d\"\n[network]\nports = [\"8000\"]\n")
+        #expect(host.position == SourcePosition(line: 4, column: 9))
+        #expect(host.problem == "ports are published only from a private network, and [network] mode is \"host\"")
+        for bad in ["0", "65536", "08000", "80:", ":80", "1:2:3", "http", "8000/udp", " 80", "+80", "１２"] {
+            let error = try failure("[base]\nimage = \"d\"\n[network]\nmode = \"private\"\nports = [\"80\", \"\(bad)\"]\n")
+            #expect(error.position.line == 5, "\(bad)")
+            #expect(error.problem.hasSuffix("is not a port (1–65535) or HOST:INSIDE pair of ports"), "\(bad): \(error.problem)")
+        }
+        let twice = try failure("[base]\nimage = \"d\"\n[network]\nmode = \"private\"\nports = [\"8000\", \"8000:9000\"]\n")
+        #expect(twice.problem == "ports entry \"8000:9000\" publishes host port 8000 a second time")
+        #expect(twice.position == SourcePosition(line: 5, column: 18))
     }
 
     @Test func baseTakesExactlyOneOfImageAndBootstrap() throws {
