@@ -34,6 +34,8 @@ public struct EnvironmentBuilder {
         public var built: Int
         /// Steps whose layers came from `[share] image`.
         public var pulled = 0
+        /// The lock's `[base] image` (nil for a bootstrap base).
+        public var baseImage: String?
         /// Nothing was resolved, pulled or built, and nothing was said.
         public var upToDate = false
     }
@@ -74,8 +76,9 @@ public struct EnvironmentBuilder {
         var executor = StepExecutor(store: store, layout: layout, output: output, imageEnvironment: image.config.config?.Env ?? [])
         executor.projectDirectory = project.directory
         let plan = Self.plan(manifest, lock: lock, base: image, layout: layout)
-        let environment = Environment(layers: plan.layers, environment: StepExecutor.merge(executor.imageEnvironment, plan.environment),
+        var environment = Environment(layers: plan.layers, environment: StepExecutor.merge(executor.imageEnvironment, plan.environment),
                                       pathPrefix: plan.pathPrefix, built: 0, upToDate: lockWasFresh && baseWasLocal)
+        environment.baseImage = lock.base.image
         let imageName = EnvironmentImage.name(environmentDirectory: environmentDirectory, layout: layout)
         if !noCache, try Self.isBuilt(plan, share: share, imageName: imageName, store: store) {
             var ready = environment
@@ -92,8 +95,10 @@ public struct EnvironmentBuilder {
         try await EnvironmentImage.tag(imageName, base: image, built: steps.blobs, environment: environment.environment,
                                        project: project.directory, content: content)
         try inputs.write(manifest.inputFiles, tmpDirectory: store.tmp)
-        return Environment(layers: image.layers + steps.directories, environment: environment.environment, pathPrefix: environment.pathPrefix,
-                           built: steps.built, pulled: steps.pulled)
+        var made = Environment(layers: image.layers + steps.directories, environment: environment.environment, pathPrefix: environment.pathPrefix,
+                               built: steps.built, pulled: steps.pulled)
+        made.baseImage = lock.base.image
+        return made
     }
 
     /// The project's lock, and whether it was current already. A missing lock is resolved and

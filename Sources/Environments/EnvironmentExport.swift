@@ -44,6 +44,15 @@ public enum EnvironmentExport {
         }
     }
 
+    /// Whether `name` is what loaders take as an image's name: a reference with a tag and no
+    /// digest, as written (its registry, if any, is part of the name).
+    public static func isImageName(_ name: String) -> Bool {
+        guard name.count <= 255, let reference = try? Reference(parsing: name), reference.digest == nil, let tag = reference.tag,
+              name.hasSuffix(":" + tag) else { return false }
+        let repository = name.dropLast(tag.count + 1)
+        return repository == repository.lowercased()
+    }
+
     /// `devenv/<name>:latest`, the environment's name made a valid repository component
     /// (lower case, separators only between letters and digits).
     public static func imageName(_ environmentName: String) -> String {

@@ -34,7 +34,7 @@ public enum EnvironmentPush {
         let client = RegistryClient(credentials: try Credentials.load())
         do {
             _ = try await client.push(manifest: environment.manifest, mediaType: MediaType.ociManifest, blobs: environment.blobs,
-                                      to: ref, tags: tags, mountFrom: try mountSources(for: ref, project: project), progress: onEvent)
+                                      to: ref, tags: tags, mountFrom: mountSources(for: ref, base: environment.baseImage), progress: onEvent)
             await client.shutdown()
             return tags
         } catch {
@@ -45,8 +45,8 @@ public enum EnvironmentPush {
 
     /// The base image's repository when it is on the same registry: the registry can link its
     /// layers instead of receiving them again.
-    private static func mountSources(for ref: Reference, project: Project) throws -> [String] {
-        guard let image = try project.lock()?.base.image, let base = try? Reference(parsing: image),
+    private static func mountSources(for ref: Reference, base image: String?) -> [String] {
+        guard let image, let base = try? Reference(parsing: image),
               base.registryHost == ref.registryHost, base.repository != ref.repository else { return [] }
         return [base.repository]
     }

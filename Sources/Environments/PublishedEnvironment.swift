@@ -21,6 +21,8 @@ public struct PublishedEnvironment: Sendable {
     /// The config's and layers' blobs, with the store's files holding them.
     public let blobs: [PushBlob]
     public let lockDigest: Digest
+    /// The lock's `[base] image`: a push can mount its layers from there.
+    public let baseImage: String?
 
     public var digest: Digest { Digest(hashing: manifest) }
     public var descriptor: Descriptor { Descriptor(mediaType: MediaType.ociManifest, digest: digest, size: Int64(manifest.count)) }
@@ -36,7 +38,7 @@ public struct PublishedEnvironment: Sendable {
         let layout = LayerLayout.forInvoker(asRoot: false)
         var builder = EnvironmentBuilder(store: store, layout: layout, output: progress)
         builder.locked = locked
-        _ = try await builder.ensure(project: project, manifest: manifest)
+        let environment = try await builder.ensure(project: project, manifest: manifest)
         let content = try store.contentStore()
         let imageName = EnvironmentImage.name(environmentDirectory: project.environmentDirectory(manifest, store: store), layout: layout)
         guard let stored = try content.resolve(imageName) else {
@@ -60,7 +62,7 @@ public struct PublishedEnvironment: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return PublishedEnvironment(manifest: try encoder.encode(published), config: published.config, layers: published.layers,
-                                    blobs: blobs, lockDigest: lockDigest)
+                                    blobs: blobs, lockDigest: lockDigest, baseImage: environment.baseImage)
     }
 
     /// The store's manifest as other tools should see it: OCI media types throughout (a Docker

@@ -28,6 +28,16 @@ import Testing
         #expect(published.config.digest == built.config.digest)
     }
 
+    @Test func exportTagsAreImageNamesWithATag() {
+        for name in ["devenv/webapp:dev", "registry.example.com:5000/team/app:V1.2", "app:latest"] {
+            #expect(EnvironmentExport.isImageName(name), "\(name)")
+        }
+        for name in ["devenv/webapp", "Devenv/webapp:dev", "app@sha256:" + String(repeating: "a", count: 64), "app:dev tag", "app:-x",
+                     "app:\u{1b}[31m", "", ":dev", "app:" + String(repeating: "t", count: 300)] {
+            #expect(!EnvironmentExport.isImageName(name), "\(name)")
+        }
+    }
+
     @Test func exportNamesAreValidDockerRepositories() {
         #expect(EnvironmentExport.imageName("webapp") == "devenv/webapp:latest")
         #expect(EnvironmentExport.imageName("My.Web_App") == "devenv/my.web_app:latest")

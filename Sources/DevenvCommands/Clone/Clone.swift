@@ -67,7 +67,7 @@ struct Clone: ParsableCommand {
         // A signal after the last progress report: the clone is complete, but nothing more is wanted.
         if let signal = interrupt.signal { throw ExitCode(128 + signal) }
 
-        guard FileManager.default.fileExists(atPath: ManifestRunner.path(project: destination)) else {
+        guard FileManager.default.fileExists(atPath: Project(directory: destination, workingDirectory: destination).manifestPath) else {
             Terminal.note("devenv: cloned into \(name); it has no .devenv/devenv.toml, so there is no environment to build; create one with `devenv init`\(enter ? " (not entering: there is nothing to enter)" : "")")
             return
         }

@@ -40,6 +40,9 @@ struct ExportCommand: AsyncParsableCommand {
         guard EnvironmentExport.Format(rawValue: format) != nil else {
             throw ValidationError("--format must be one of: \(EnvironmentExport.Format.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        if let tag, !EnvironmentExport.isImageName(tag) {
+            throw ValidationError("--tag \(tag.debugDescription) is not an image name docker load takes: NAME:TAG, lower case, such as devenv/webapp:dev")
+        }
     }
 
     func run() async throws {
