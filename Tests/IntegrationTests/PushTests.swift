@@ -232,44 +232,41 @@ import Testing
         #expect(results[0].stdout == results[1].stdout && results[0].stdout.hasPrefix(repository + "@sha256:"), "\(results.map(\.stdout))")
     }
 
-    /// A push killed while it uploads (the base's 63 MB layer to a registry that lacks it) and
-    /// run again: the second completes, sending only what the first did not, and the image is
-    /// whole.
+    /// A push killed while a blob is on its way (a proxy holds every upload, and the test kills
+    /// once one has started) publishes nothing; run again, it completes and the image is whole.
     @Test func aPushKilledHalfwayCompletesWhenRunAgain() throws {
-        let project = try project()
+        let project = try project("head -c 3000000 /dev/urandom > /opt/data")
         try #require(try Shell.devenv(["build", "-C", project.path, "-q"], store: project.store).status == 0)
-        let repository = repository(try TestEnvironment.authRegistry())
+        // Through a proxy that holds every upload: the kill lands while a blob is on its way.
+        let temp = try TemporaryDirectory("push-killed")
+        let upstream = try TestEnvironment.registry()
+        let (server, port) = try startServer(Self.proxy, [upstream, temp.path + "/requests", "stall-uploads"])
+        defer { stop(server) }
+        let name = "shared/killed-\(UUID().uuidString.prefix(8).lowercased())"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try TestEnvironment.binary())
-        process.arguments = ["push", "--store", project.store, "-C", project.path, repository]
-        process.environment = ProcessInfo.processInfo.environment.merging(["DOCKER_CONFIG": try TestEnvironment.fixtures() + "/auth"]) { $1 }
-        let errors = Pipe()
-        process.standardError = errors
+        process.arguments = ["push", "--store", project.store, "-C", project.path, "127.0.0.1:\(port)/\(name)"]
+        process.standardError = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        // Killed once it has started pushing: mid-upload on this machine, or just after.
-        var said = Data()
-        while !String(decoding: said, as: UTF8.self).contains("Pushing") {
-            let chunk = errors.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            said.append(chunk)
+        let deadline = Date().addingTimeInterval(60)
+        var requests = ""
+        while !requests.contains("upload "), Date() < deadline, process.isRunning {
+            usleep(50_000)
+            requests = (try? String(contentsOfFile: temp.path + "/requests", encoding: .utf8)) ?? ""
         }
-        usleep(150_000)
+        try #require(requests.contains("upload "), "the push never started an upload: \(requests)")
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
+        let half = try Shell.run("skopeo", ["inspect", "--raw", "--tls-verify=false", "docker://\(upstream)/\(name):latest"])
+        #expect(half.status != 0, "the killed push published its manifest: \(half.output)")
 
-        let again = try push(project, [repository], environment: ["DOCKER_CONFIG": try TestEnvironment.fixtures() + "/auth"])
+        let again = try push(project, ["\(upstream)/\(name)"])
         #expect(again.status == 0, "\(again.output)")
-        let temp = try TemporaryDirectory("push-resumed")
-        let copied = try Shell.run("skopeo", ["copy", "--src-tls-verify=false", "--src-creds", "devenv:s3cret-pass",
-                                              "docker://\(repository):latest", "oci:\(temp.path)/oci:x"])
+        let copied = try Shell.run("skopeo", ["copy", "--src-tls-verify=false", "docker://\(upstream)/\(name):latest", "oci:\(temp.path)/oci:x"])
         #expect(copied.status == 0, "the resumed push left an incomplete image: \(copied.output)")
     }
 
-    /// A registry chooses where an upload goes (its Location header): one that names another
-    /// host gets the bytes but never the user's credentials, which only the registry's own host
-    /// receives. The "registry" here is a small Python server that requires basic auth and
-    /// answers every upload with a Location on 127.0.0.2, which logs what reaches it.
     @Test func anUploadLocationOnAnotherHostNeverGetsTheCredentials() throws {
         let project = try project()
         let temp = try TemporaryDirectory("foreign-location")
@@ -317,6 +314,49 @@ import Testing
         #expect(!pushed.output.contains("registry-password") && !pushed.output.contains(auth))
     }
 
+    /// A proxy in front of a registry (argv: upstream host:port, log file, mode) that logs each
+    /// request's method and body length. Mode `refuse-whole` answers 413 to every upload PUT
+    /// with a body (a registry taking blobs only in chunks); `stall-uploads` logs "upload" and
+    /// holds every upload body for a minute (a push caught mid-upload).
+    static let proxy = """
+        import http.client, http.server, sys, time
+        upstream, mode = sys.argv[1], sys.argv[3]
+        log = open(sys.argv[2], "a", buffering=1)
+        class Proxy(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            def log_message(self, *args): pass
+            def forward(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                upload = self.command in ("PUT", "PATCH") and length > 0 and "/blobs/uploads/" in self.path
+                if upload and mode == "refuse-whole" and self.command == "PUT":
+                    log.write(f"PUT {length} refused\\n")
+                    self.send_response(413)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if upload and mode == "stall-uploads":
+                    log.write(f"upload {length}\\n")
+                    time.sleep(60)
+                log.write(f"{self.command} {length}\\n")
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                headers["Host"] = self.headers["Host"]
+                connection = http.client.HTTPConnection(upstream)
+                connection.request(self.command, self.path, body=body, headers=headers)
+                response = connection.getresponse()
+                data = response.read()
+                self.send_response(response.status)
+                for name, value in response.getheaders():
+                    if name.lower() not in ("content-length", "connection", "transfer-encoding"): self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD": self.wfile.write(data)
+            do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = forward
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+        print(server.server_port, flush=True)
+        server.serve_forever()
+        """
+
     /// A Python "registry" from `script` (given `arguments`), which prints its port first.
     func startServer(_ script: String, _ arguments: [String]) throws -> (Process, Int) {
         let server = Process()
@@ -348,42 +388,8 @@ import Testing
     @Test func aRegistryRefusingWholeUploadsGetsTheBlobInChunks() throws {
         let project = try project("head -c 3000000 /dev/urandom > /opt/data")
         let temp = try TemporaryDirectory("chunked-push")
-        let script = """
-            import http.client, http.server, sys
-            upstream = sys.argv[1]
-            log = open(sys.argv[2], "a", buffering=1)
-            class Proxy(http.server.BaseHTTPRequestHandler):
-                protocol_version = "HTTP/1.1"
-                def log_message(self, *args): pass
-                def forward(self):
-                    length = int(self.headers.get("Content-Length") or 0)
-                    body = self.rfile.read(length) if length else None
-                    if self.command == "PUT" and length > 0 and "/blobs/uploads/" in self.path:
-                        log.write(f"PUT {length} refused\\n")
-                        self.send_response(413)
-                        self.send_header("Content-Length", "0")
-                        self.end_headers()
-                        return
-                    log.write(f"{self.command} {length}\\n")
-                    headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
-                    headers["Host"] = self.headers["Host"]
-                    connection = http.client.HTTPConnection(upstream)
-                    connection.request(self.command, self.path, body=body, headers=headers)
-                    response = connection.getresponse()
-                    data = response.read()
-                    self.send_response(response.status)
-                    for name, value in response.getheaders():
-                        if name.lower() not in ("content-length", "connection", "transfer-encoding"): self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    if self.command != "HEAD": self.wfile.write(data)
-                do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = forward
-            server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
-            print(server.server_port, flush=True)
-            server.serve_forever()
-            """
         let upstream = try TestEnvironment.registry()
-        let (server, port) = try startServer(script, [upstream, temp.path + "/requests"])
+        let (server, port) = try startServer(Self.proxy, [upstream, temp.path + "/requests", "refuse-whole"])
         defer { stop(server) }
         let name = "shared/chunked-\(UUID().uuidString.prefix(8).lowercased())"
 
