@@ -71,6 +71,24 @@ import Testing
         #expect(!pushed.stderr.contains("uploaded in"), "layers pulled from the registry went back up: \(pushed.output)")
     }
 
+    /// The newcomer's one command: `devenv clone --enter` of the repository builds its
+    /// environment by pulling it, then the shell runs in it.
+    @Test func aNewcomersCloneAndEnterPullTheEnvironment() throws {
+        let (project, repository) = try pushedProject(try Self.minimalManifest())
+        let git = ["-C", project.path, "-c", "user.name=t", "-c", "user.email=t@example.com"]
+        try #require(try Shell.run("git", git + ["add", "-A"]).status == 0)
+        try #require(try Shell.run("git", git + ["commit", "-qm", "environment"]).status == 0)
+        let temp = try TemporaryDirectory("newcomer")
+        let cloned = try Shell.run("/usr/bin/env", ["-C", temp.path, try TestEnvironment.binary(), "clone", "--store", temp.path + "/store",
+                                                    "--enter", "file://\(project.path)", "work"],
+                                   stdin: "cat /opt/marker\nexit 0\n")
+        #expect(cloned.status == 0, "\(cloned.output)")
+        #expect(cloned.stdout.contains("built\n"), "\(cloned.output)")
+        #expect(layerReport(cloned.stderr)["setup marker"] == "pulled", "\(cloned.stderr)")
+        #expect(cloned.stderr.contains("pulled from \(repository)"), "\(cloned.stderr)")
+        #expect(!cloned.stderr.contains("running…"), "a step ran: \(cloned.stderr)")
+    }
+
     @Test func aOneStepChangeRebuildsThatStepAloneAndSaysWhy() throws {
         let (project, _) = try pushedProject()
         let temp = try TemporaryDirectory("teammate-change")
