@@ -126,6 +126,8 @@ public struct Manifest: Sendable, Equatable {
     public var network = NetworkMode.host
     /// `[network] ports` (only with `mode = "private"`), as listed.
     public var ports: [Port] = []
+    /// Where `[network] ports` is, for the approval it needs (`TrustRequest`).
+    public var portsPosition: SourcePosition?
     public var mounts: [Mount] = []
     public var seccomp = Seccomp.default
     /// Where `[security] seccomp` is, for the approval it needs when unconfined (`TrustRequest`).

@@ -67,6 +67,7 @@ struct ManifestParser {
             try reader.checkKeys(network, path: ["network"], allowed: Self.networkKeys)
             manifest.network = try reader.choice(network, "mode", path: ["network"], Manifest.NetworkMode.self) ?? .host
             manifest.ports = try ports(network, mode: manifest.network, reader)
+            if !manifest.ports.isEmpty { manifest.portsPosition = reader.locator.value(["network", "ports"]) }
         }
         if let mounts = try reader.table(root, "mounts", path: []) {
             manifest.mounts = try self.mounts(mounts, reader)

@@ -10,6 +10,9 @@ import OCI
 /// - `[mounts]`, every entry, read-only too: a host path inside is the host's file, to read (keys)
 ///   or to change (`~/.bashrc`).
 /// - `[security] seccomp = "unconfined"`: the kernel's whole system-call surface.
+/// - `[network] ports`, every entry: a port of the host's 127.0.0.1 answered by code from the
+///   repository, where the user's own clients (or other users') may expect a service of theirs
+///   (a database on 5432 would hand it their password).
 /// - Not requests: `[env]`, `[shell]`, `[[setup]]`, `[packages]` act only inside the sandbox;
 ///   `[network] mode` can only take the network away; `[base] image` content is checked against
 ///   its digest and `mirror`'s against Debian's signing keys, so neither runs unverified code.
@@ -37,13 +40,18 @@ public struct TrustRequest: Sendable, Equatable {
         "\(file):\(position.map { "\($0.line):" } ?? "") \(setting): \(meaning)"
     }
 
-    /// The requests of `manifest`, in file order (mounts, then security); empty when it needs no approval.
+    /// The requests of `manifest` (mounts, published ports, then security); empty when it needs no approval.
     public static func requests(of manifest: Manifest) -> [TrustRequest] {
         var requests = manifest.mounts.map { mount in
             let mode = mount.readOnly ? "read-only" : "read-write"
             return TrustRequest(setting: "[mounts] \(quote(mount.written)) = \(mount.readOnly ? "\"ro\"" : "\"rw\"")",
                                 meaning: "host path \(mount.hostPath), \(mode)", position: mount.position,
                                 canonical: "mount \(mode) \(quote(mount.hostPath))")
+        }
+        for port in manifest.ports {
+            requests.append(TrustRequest(setting: "[network] ports \"\(port.host):\(port.inside)\"",
+                                         meaning: "the host's 127.0.0.1:\(port.host) answered by the environment's port \(port.inside)",
+                                         position: manifest.portsPosition, canonical: "publish 127.0.0.1:\(port.host) \(port.inside)"))
         }
         if manifest.seccomp == .unconfined {
             requests.append(TrustRequest(setting: "[security] seccomp = \"unconfined\"",

@@ -15,7 +15,15 @@ import Testing
             + #"while ($c = $s->accept) { print $c "\#(greeting)\n"; close $c }"#]
     }
 
+    /// The project, approved (`devenv trust`): its ports are requests.
     func project(_ name: String, ports: [String], store: String) throws -> BuildProject {
+        let project = try unapproved(name, ports: ports, store: store)
+        let trusted = try project.devenv("trust", ["-q"])
+        try #require(trusted.status == 0, "\(trusted.output)")
+        return project
+    }
+
+    func unapproved(_ name: String, ports: [String], store: String) throws -> BuildProject {
         try BuildProject("""
             name = "\(name)"
 
@@ -117,6 +125,19 @@ import Testing
         while Self.listening(portA), Date() < deadline { usleep(100_000) }
         #expect(!Self.listening(portA), "127.0.0.1:\(portA) still listens after its environment was killed")
         #expect(Self.greeting(portB) == "hello from b")
+    }
+
+    /// A cloned repository's ports could sit where the user's own clients expect a service of
+    /// theirs: each is a request `devenv trust` must approve before anything runs.
+    @Test func publishedPortsNeedTheUsersApproval() throws {
+        let temp = try TemporaryDirectory("published-port-trust")
+        let project = try unapproved("asks", ports: ["\(try Self.freePort()):8000"], store: temp.path + "/store")
+        let marker = project.path + "/ran"
+        let refused = try project.devenv("run", ["-q", "--", "touch", marker])
+        #expect(refused.status == 1, "\(refused.output)")
+        #expect(refused.stderr.contains("devenv.toml:8: [network] ports \""), "\(refused.output)")
+        #expect(refused.stderr.contains("answered by the environment's port 8000"), "\(refused.output)")
+        #expect(!FileManager.default.fileExists(atPath: marker), "an unapproved manifest ran")
     }
 
     @Test func aHostPortInUseIsRefusedWithTheFixAndNothingRuns() throws {

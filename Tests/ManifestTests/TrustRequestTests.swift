@@ -31,6 +31,16 @@ import Testing
         #expect(try requests("", base: "[base]\nbootstrap = \"debian:bookworm\"\nmirror = \"http://mirror.example/debian\"\n").isEmpty)
     }
 
+    /// A published port is a port of the host's loopback answered by the repository's code: a
+    /// cloned project could otherwise sit on 5432 and take the password of the user's psql.
+    @Test func everyPublishedPortIsARequest() throws {
+        let found = try requests("[network]\nmode = \"private\"\nports = [\"8000\", \"5432:15432\"]\n")
+        #expect(found.map(\.canonical) == ["publish 127.0.0.1:8000 8000", "publish 127.0.0.1:5432 15432"])
+        #expect(found[1].line(file: "devenv.toml") == "devenv.toml:5: [network] ports \"5432:15432\": the host's 127.0.0.1:5432 answered by the environment's port 15432")
+        #expect(try digest("[network]\nmode = \"private\"\nports = [\"8000\"]\n") != (try digest("[network]\nmode = \"private\"\nports = [\"8001:8000\"]\n")))
+        #expect(try requests("[network]\nmode = \"private\"\n").isEmpty)
+    }
+
     @Test func everyMountAndAnUnconfinedFilterAreRequestsWithTheirLines() throws {
         let found = try requests("""
             [mounts]
