@@ -80,9 +80,10 @@ public struct EnvironmentBuilder {
                                       pathPrefix: plan.pathPrefix, built: 0, upToDate: lockWasFresh && baseWasLocal)
         environment.baseImage = lock.base.image
         let imageName = EnvironmentImage.name(environmentDirectory: environmentDirectory, layout: layout)
-        if !noCache, try Self.isBuilt(plan, share: share, imageName: imageName, store: store) {
+        let directories = Self.stepDirectories(plan, share: share, store: store)
+        if !noCache, try Self.isBuilt(directories, imageName: imageName, store: store) {
             var ready = environment
-            ready.layers = plan.baseLayers + Self.stepDirectories(plan, share: share, store: store).compactMap { $0 }
+            ready.layers = plan.baseLayers + directories.compactMap { $0 }
             return ready
         }
 
@@ -215,10 +216,10 @@ public struct EnvironmentBuilder {
                   singleID: IDMapping.forBuild(asRoot: layout.suffix == "-root").mode == .single)
     }
 
-    /// Whether every step's layer is in the store and the environment's image tagged: what
-    /// `build` finds nothing to do for and `status` calls ready.
-    static func isBuilt(_ plan: BuildPlan, share: Reference?, imageName: String, store: StoreLocation) throws -> Bool {
-        guard !stepDirectories(plan, share: share, store: store).contains(nil) else { return false }
+    /// Whether every step's layer is in the store (`directories`, from `stepDirectories`) and the
+    /// environment's image tagged: what `build` finds nothing to do for and `status` calls ready.
+    static func isBuilt(_ directories: [String?], imageName: String, store: StoreLocation) throws -> Bool {
+        guard !directories.contains(nil) else { return false }
         return try store.contentStore().resolve(imageName) != nil
     }
 

@@ -84,7 +84,7 @@ public struct StatusReport: Encodable {
                                         state: directory == nil ? "missing" : directory == step.key ? "built" : "pulled")
             }
             let imageName = EnvironmentImage.name(environmentDirectory: project.environmentDirectory(manifest, store: store), layout: layout)
-            built = try EnvironmentBuilder.isBuilt(plan, share: share, imageName: imageName, store: store)
+            built = try EnvironmentBuilder.isBuilt(directories, imageName: imageName, store: store)
         }
         report.ready = differences.isEmpty && built
             && (trust == .notNeeded || trust == .approved)
