@@ -29,7 +29,7 @@ enum step {
     STEP_WAIT, STEP_IDENTITY, STEP_PROPAGATION, STEP_IDMAP, STEP_HOSTNAME, STEP_NETWORK, STEP_SCRATCH,
     STEP_SKELETON, STEP_OVERLAY, STEP_PROC, STEP_SYS, STEP_DEV, STEP_TMPFS, STEP_BIND,
     STEP_MASK, STEP_READONLY, STEP_PIVOT, STEP_CWD, STEP_STDIO, STEP_PRIVILEGES, STEP_SECCOMP, STEP_FORK,
-    STEP_TERMINAL, STEP_EXEC,
+    STEP_TERMINAL, STEP_EXEC, STEP_JOIN,
 };
 
 /* Sends "<kind><errno>:<step> <subject>: <ERRNAME> (<hint>)" to the parent and exits.
@@ -45,6 +45,17 @@ int child_main(void *context);
 /* Drops to the command's user, confines the process and runs the command under a reaper
  * (reaper.c). `saved_umask` is the caller's, restored for the command. */
 _Noreturn void run_reaper(const struct child_context *context, unsigned saved_umask);
+
+/* The command's half of run_reaper, shared with csandbox_join: drop to config's user, put
+ * stdio in place, close every other fd but the context's two, load seccomp (reaper.c). */
+void confine_command(const struct child_context *context);
+/* Signals to their defaults, the terminal when asked, the umask back, then execve (reaper.c). */
+_Noreturn void become_command(const struct child_context *context, unsigned saved_umask);
+
+/* From csandbox_start (or csandbox_join) until csandbox_wait: signals sent to devenv go on to
+ * `pid` (spawn.c). */
+void start_forwarding(pid_t pid);
+void stop_forwarding(void);
 
 /* Appends `text` to the NUL-terminated string in buffer[size]; truncates. */
 void text_append(char *buffer, size_t size, const char *text);

@@ -148,7 +148,7 @@ _Noreturn static void exec_command(const struct child_context *context) {
     child_fail(context, STEP_EXEC, file, error);
 }
 
-_Noreturn static void become_command(const struct child_context *context, unsigned saved_umask) {
+_Noreturn void become_command(const struct child_context *context, unsigned saved_umask) {
     const struct csandbox_config *config = context->config;
     /* Every signal back to its default, with the raw syscall: glibc's sigaction() refuses the
      * two real-time signals it keeps for itself (32, 33), so an ignore the caller set on them
@@ -163,6 +163,8 @@ _Noreturn static void become_command(const struct child_context *context, unsign
          * so taking the terminal from the background does not stop us. */
         pid_t self = getpid();
         if (setpgid(0, 0) < 0 || ioctl(0, TIOCSPGRP, &self) < 0) child_fail(context, STEP_TERMINAL, NULL, errno);
+    } else if (config->own_process_group && setpgid(0, 0) < 0) {
+        child_fail(context, STEP_FORK, "(own process group)", errno);
     }
     umask(saved_umask);
     sigset_t none;
@@ -177,13 +179,17 @@ static int exit_status(int status) {
     return 125;
 }
 
-_Noreturn void run_reaper(const struct child_context *context, unsigned saved_umask) {
-    /* Otherwise pid 1 carries the name of the devenv thread that cloned it. */
-    prctl(PR_SET_NAME, "devenv-init", 0, 0, 0);
+void confine_command(const struct child_context *context) {
     drop_privileges(context);
     install_stdio(context);
     close_other_fds(context);
     load_seccomp(context);
+}
+
+_Noreturn void run_reaper(const struct child_context *context, unsigned saved_umask) {
+    /* Otherwise pid 1 carries the name of the devenv thread that cloned it. */
+    prctl(PR_SET_NAME, "devenv-init", 0, 0, 0);
+    confine_command(context);
 
     /* Block what the loop waits for, so no signal slips in between a check and ppoll(). */
     sigset_t blocked, none;
@@ -194,10 +200,14 @@ _Noreturn void run_reaper(const struct child_context *context, unsigned saved_um
     sigaddset(&blocked, SIGTTOU);
     sigprocmask(SIG_BLOCK, &blocked, NULL);
 
-    /* A raw clone is fork() without glibc's atfork handlers, which assume locks we cannot trust. */
-    pid_t child = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
-    if (child < 0) child_fail(context, STEP_FORK, NULL, errno);
-    if (child == 0) become_command(context, saved_umask);
+    /* A raw clone is fork() without glibc's atfork handlers, which assume locks we cannot trust.
+     * Holding, there is no command: the namespaces stay until devenv closes the control socket. */
+    pid_t child = 0;
+    if (!context->config->hold) {
+        child = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+        if (child < 0) child_fail(context, STEP_FORK, NULL, errno);
+        if (child == 0) become_command(context, saved_umask);
+    }
     command_pid = child;
     close(context->status_fd);
 
@@ -212,7 +222,7 @@ _Noreturn void run_reaper(const struct child_context *context, unsigned saved_um
         int status;
         pid_t reaped;
         while ((reaped = waitpid(-1, &status, WNOHANG)) > 0)
-            if (reaped == child) _exit(exit_status(status)); /* pid 1 exiting kills the rest */
+            if (child > 0 && reaped == child) _exit(exit_status(status)); /* pid 1 exiting kills the rest */
         if (ppoll(&control, 1, NULL, &none) > 0) {
             char byte;
             if (read(context->control_fd, &byte, 1) <= 0) _exit(137); /* devenv is gone: end the sandbox */

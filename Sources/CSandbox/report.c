@@ -50,6 +50,7 @@ static const char *step_names[] = {
     [STEP_FORK] = "fork the command",
     [STEP_TERMINAL] = "give the terminal to the command",
     [STEP_EXEC] = "exec",
+    [STEP_JOIN] = "join the running environment's namespaces",
 };
 
 _Noreturn void child_fail(const struct child_context *context, enum step step, const char *subject, int error) {
@@ -110,6 +111,10 @@ const char *failure_hint(enum step step, int error, const char *subject) {
                                                    : "command not found in the environment's PATH";
         if (error == EACCES) return "not executable, or on a noexec mount";
         if (error == ENOEXEC) return "not a binary for this machine, and no #! line";
+        return NULL;
+    case STEP_JOIN:
+        if (error == EPERM) return "only the user who started it can join a running environment";
+        if (error == ESRCH) return "the running environment has ended";
         return NULL;
     default:
         return NULL;

@@ -115,17 +115,19 @@ static void forward_signal(int signal, siginfo_t *info, void *unused) {
 
 /* From before the command is released until it is reaped: a signal sent to us as soon as the
  * command has visibly started (a file it wrote, say) must reach it, not end us. */
-static void start_forwarding(pid_t pid) {
+void start_forwarding(pid_t pid) {
     struct sigaction forward = {.sa_sigaction = forward_signal, .sa_flags = SA_SIGINFO | SA_RESTART};
     sigemptyset(&forward.sa_mask);
     forward_to = pid;
     for (int i = 0; i < FORWARDED_COUNT; i++) sigaction(forwarded[i], &forward, &before_forwarding[i]);
 }
 
-static void stop_forwarding(void) {
+void stop_forwarding(void) {
     forward_to = 0;
     for (int i = 0; i < FORWARDED_COUNT; i++) sigaction(forwarded[i], &before_forwarding[i], NULL);
 }
+
+void csandbox_stop_forwarding(void) { stop_forwarding(); }
 
 int csandbox_start(struct csandbox_process *process, char *error, size_t error_size, int *errno_out) {
     start_forwarding(process->pid);

@@ -15,7 +15,7 @@ public struct Devenv: AsyncParsableCommand {
         commandName: "devenv",
         abstract: "Isolated, reproducible development environments for git repositories.",
         discussion: "A project commits .devenv/devenv.toml (what it needs); devenv pulls the base image, layers the project's packages on it as cached layers, and runs a shell in it.",
-        subcommands: [Pull.self, Images.self, LockCommand.self, BuildCommand.self, PushCommand.self, ExportCommand.self, Status.self, Gc.self, Run.self, Enter.self, Init.self, Clone.self, TrustCommand.self, Doctor.self, UnpackLayer.self, ArchiveLayer.self, RemoveTree.self]
+        subcommands: [Pull.self, Images.self, LockCommand.self, BuildCommand.self, PushCommand.self, ExportCommand.self, Status.self, Gc.self, Run.self, Enter.self, Up.self, Down.self, Ps.self, Logs.self, Init.self, Clone.self, TrustCommand.self, Doctor.self, UnpackLayer.self, ArchiveLayer.self, RemoveTree.self, OwnTree.self, Supervise.self]
     )
 
     public init() {}

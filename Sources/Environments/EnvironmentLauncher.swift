@@ -44,12 +44,61 @@ public struct EnvironmentLauncher {
         var agentNoteShown: Bool
     }
 
-    /// Runs `command` (nil: the image's shell) and returns its exit status.
+    /// A sandbox ready to start: its spec and what it was made from.
+    struct Launch {
+        var spec: SandboxSpec
+        var project: Project
+        var prepared: Prepared
+        var session: EnvironmentSession
+        var environmentDirectory: String
+        var access: HostAccess
+        var notes: [String]
+    }
+
+    /// Runs `command` (nil: the image's shell) and returns its exit status. In a project whose
+    /// environment is up (`devenv up`), joins it instead of starting a sandbox of its own,
+    /// unless `--image`, `--root` or `--network` ask for another one.
     public func run(command: [String]?) async throws -> Int32 {
         let started = LaunchRecord.startingNow()
         let requestedRecord = LaunchRecord.requested(environment: ProcessInfo.processInfo.environment)
         unsetenv(CLAUNCH_RECORD_VARIABLE)
         unsetenv(CLAUNCH_KEY_VARIABLE)
+        let launch = try await prepareLaunch(command: command)
+        for note in launch.notes { onNote(note) }
+        let running = RunningEnvironment(environmentDirectory: launch.environmentDirectory)
+        if launch.prepared.manifest != nil, request.image == nil {
+            if let state = running.current() {
+                if !request.asRoot, request.network == nil { return try join(launch.spec, state: state) }
+                onNote("devenv: note: \(launch.session.name) is up; --root and --network start a sandbox of their own, apart from its services")
+            }
+        }
+        let store = launch.prepared.store
+        let project = launch.project
+        let spec = launch.spec
+        // The launcher starts no network helper: a private network always goes through here.
+        var record: LaunchRecord?
+        if let requestedRecord, spec.network != .private,
+           requestedRecord.key == LaunchRecord.runKey(verb: command == nil ? "enter" : "run", store: store.root, project: project.directory,
+                                                      image: request.image, root: request.asRoot, network: request.network?.rawValue,
+                                                      quiet: request.quiet),
+           let corePath = try? HelperCommand.executable() {
+            record = LaunchRecord(path: requestedRecord.path, key: requestedRecord.key, corePath: corePath,
+                                  projectDirectory: project.directory, mountPoint: launch.session.projectMountPoint ?? project.directory,
+                                  notAfter: started)
+            record?.notes = launch.notes
+            record?.variables = ["PATH", "SSH_AUTH_SOCK"] + EnvironmentSession.passedThrough + HostGitConfiguration.variables
+                + HostGnuPG.variables
+            // `devenv up` writes the state: from then on, starts go through here to join it.
+            record?.checks = [.content(corePath), .content(running.statePath)]
+                + checks(project: project, prepared: launch.prepared, access: launch.access, session: launch.session,
+                         environmentDirectory: launch.environmentDirectory)
+        }
+        return try start(spec, record: record, store: store)
+    }
+
+    /// Everything up to the start: the project, its environment built as far as needed, and
+    /// the sandbox's spec.
+    func prepareLaunch(command: [String]?) async throws -> Launch {
         let project = try Project.discover()
         let user = HostUser.current()
         let prepared = try await prepare(project, user: user)
@@ -76,29 +125,26 @@ public struct EnvironmentLauncher {
         session.ports = prepared.manifest?.ports.map { SandboxSpec.PublishedPort(host: $0.host, inside: $0.inside) } ?? []
         let access = try shareHost(with: &session, prepared: prepared, user: user, environmentDirectory: environmentDirectory)
         let notes = shape(&session, manifest: prepared.manifest)
-        for note in notes { onNote(note) }
         session.hostResolvConf = try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)
         session.hostHosts = try? String(contentsOfFile: "/etc/hosts", encoding: .utf8)
 
         var spec = session.spec()
         spec.binds += prepared.mounts
-        // The launcher starts no network helper: a private network always goes through here.
-        var record: LaunchRecord?
-        if let requestedRecord, spec.network != .private,
-           requestedRecord.key == LaunchRecord.runKey(verb: command == nil ? "enter" : "run", store: store.root, project: project.directory,
-                                                      image: request.image, root: request.asRoot, network: request.network?.rawValue,
-                                                      quiet: request.quiet),
-           let corePath = try? HelperCommand.executable() {
-            record = LaunchRecord(path: requestedRecord.path, key: requestedRecord.key, corePath: corePath,
-                                  projectDirectory: project.directory, mountPoint: session.projectMountPoint ?? project.directory,
-                                  notAfter: started)
-            record?.notes = notes
-            record?.variables = ["PATH", "SSH_AUTH_SOCK"] + EnvironmentSession.passedThrough + HostGitConfiguration.variables
-                + HostGnuPG.variables
-            record?.checks = [.content(corePath)]
-                + checks(project: project, prepared: prepared, access: access, session: session, environmentDirectory: environmentDirectory)
+        return Launch(spec: spec, project: project, prepared: prepared, session: session, environmentDirectory: environmentDirectory,
+                      access: access, notes: notes)
+    }
+
+    /// Runs the command in the running environment, as the session would have run it in a
+    /// sandbox of its own: same command, variables, working directory and user.
+    private func join(_ spec: SandboxSpec, state: RunningState) throws -> Int32 {
+        do {
+            return try Sandbox.joinAndWait(spec, target: state.sandbox)
+        } catch let error where error.code == .exec {
+            onNote("devenv: error: \(error.message)")
+            return error.errno == ENOENT ? 127 : 126
+        } catch {
+            throw DevenvError.internal("cannot join the running environment \(state.name): \(error.message)")
         }
-        return try start(spec, record: record, store: store)
     }
 
     /// The image given with `--image` as it is, or the project's environment: manifest checked,

@@ -18,4 +18,14 @@ public enum Units {
         let s = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
         return String(format: s < 10 ? "%.2fs" : "%.1fs", s)
     }
+
+    /// How long something has run, as `ps` shows it: "45s", "12m03s", "3h07m", "2d04h".
+    public static func uptime(_ seconds: Double) -> String {
+        let total = max(0, Int(seconds))
+        let (days, hours, minutes, rest) = (total / 86400, total / 3600 % 24, total / 60 % 60, total % 60)
+        if days > 0 { return String(format: "%dd%02dh", days, hours) }
+        if hours > 0 { return String(format: "%dh%02dm", hours, minutes) }
+        if minutes > 0 { return String(format: "%dm%02ds", minutes, rest) }
+        return "\(rest)s"
+    }
 }

@@ -9,6 +9,60 @@ public enum Sandbox {
     /// leaves the config for the launcher's next fast start; a sandbox that fails to start
     /// takes its record with it.
     public static func run(_ spec: SandboxSpec, record: LaunchRecord? = nil) throws(SandboxError) -> Int32 {
+        // Only a process in the terminal's foreground may hand the terminal on, and take it back;
+        // a command reading something else has no use for it.
+        let ownsTerminal = spec.standardInput == nil && isatty(0) == 1 && tcgetpgrp(0) == getpgrp()
+        var (process, network) = try launch(spec, record: record, hold: false, ownsTerminal: ownsTerminal)
+        defer { network?.detach() }
+        return csandbox_wait(&process, ownsTerminal ? 1 : 0)
+    }
+
+    /// Starts the sandbox with no command (`spec.command` is not run): `HeldSandbox`.
+    public static func hold(_ spec: SandboxSpec) throws(SandboxError) -> HeldSandbox {
+        let (process, network) = try launch(spec, record: nil, hold: true, ownsTerminal: false)
+        csandbox_stop_forwarding()
+        return try HeldSandbox(control: process, network: network)
+    }
+
+    /// Runs `spec`'s command in the running sandbox `target` (`csandbox_join`): of the spec only
+    /// the command, environment, working directory, ids, seccomp, foreground and stdio count.
+    /// Returns the command's pid, a child of this process.
+    public static func join(_ spec: SandboxSpec, target: SandboxProcess) throws(SandboxError) -> pid_t {
+        try joining(spec, target: target, ownsTerminal: false, forwardSignals: false).pid
+    }
+
+    /// `join`, then waits for the command: its exit status, 128+N when signal N killed it.
+    public static func joinAndWait(_ spec: SandboxSpec, target: SandboxProcess) throws(SandboxError) -> Int32 {
+        let ownsTerminal = spec.standardInput == nil && isatty(0) == 1 && tcgetpgrp(0) == getpgrp()
+        var process = try joining(spec, target: target, ownsTerminal: ownsTerminal, forwardSignals: true)
+        return csandbox_wait(&process, ownsTerminal ? 1 : 0)
+    }
+
+    private static func joining(_ spec: SandboxSpec, target: SandboxProcess, ownsTerminal: Bool,
+                                forwardSignals: Bool) throws(SandboxError) -> csandbox_process {
+        if spec.command.isEmpty { throw SandboxError(.setup, "no command to run") }
+        guard let pidfd = target.open() else {
+            throw SandboxError(.host, "the running environment (pid \(target.pid)) has ended")
+        }
+        defer { close(pidfd) }
+        let filter = try spec.seccomp?.compile()
+        let arena = CArena()
+        var config = makeConfig(spec, filter: filter, foreground: spec.foreground && ownsTerminal, arena: arena)
+        var process = csandbox_process()
+        var error = [CChar](repeating: 0, count: 1024)
+        var failedErrno: Int32 = 0
+        let failure = withExtendedLifetime(arena) { csandbox_join(&config, pidfd, forwardSignals ? 1 : 0, &process, &error, error.count, &failedErrno) }
+        if failure != 0 {
+            let code: SandboxError.Code = failure == Int32(CSANDBOX_EXEC.rawValue) ? .exec : .setup
+            throw SandboxError(code, message(error), errno: failedErrno)
+        }
+        return process
+    }
+
+    /// Spawns the sandbox, gives it its ids and network, and starts its command (or, holding,
+    /// lets pid 1 wait): the started process and its network.
+    private static func launch(_ spec: SandboxSpec, record: LaunchRecord?, hold: Bool,
+                               ownsTerminal: Bool) throws(SandboxError) -> (csandbox_process, OutboundNetwork?) {
         if let problem = spec.problem { throw SandboxError(.setup, problem) }
         // slirp4netns becomes root of the sandbox's user namespace to make its tap device; a
         // single-id mapping has no root there unless the command is root itself.
@@ -19,14 +73,11 @@ public enum Sandbox {
                 """)
         }
         let filter = try spec.seccomp?.compile()
-        // Only a process in the terminal's foreground may hand the terminal on, and take it back;
-        // a command reading something else has no use for it.
-        let ownsTerminal = spec.standardInput == nil && isatty(0) == 1 && tcgetpgrp(0) == getpgrp()
-
         var process = csandbox_process()
         var error = [CChar](repeating: 0, count: 1024)
         let arena = CArena()
         var config = makeConfig(spec, filter: filter, foreground: spec.foreground && ownsTerminal, arena: arena)
+        config.hold = hold ? 1 : 0
         // A record that cannot be written only means no fast start next time.
         let recorded = record.map { (try? $0.write(config: config, spec: spec, arena: arena)) ?? false } ?? false
         let forget = { if recorded, let record { unlink(record.path) } }
@@ -51,16 +102,16 @@ public enum Sandbox {
             forget()
             throw error
         }
-        defer { network?.detach() }
         var failedErrno: Int32 = 0
         let failure = csandbox_start(&process, &error, error.count, &failedErrno)
         if failure != 0 {
+            network?.detach()
             let code: SandboxError.Code = failure == Int32(CSANDBOX_EXEC.rawValue) ? .exec : .setup
             // A command that is not there is the caller's mistake; the sandbox itself was fine.
             if code == .setup { forget() }
             throw SandboxError(code, message(error), errno: failedErrno)
         }
-        return csandbox_wait(&process, ownsTerminal ? 1 : 0)
+        return (process, network)
     }
 
     private static func message(_ buffer: [CChar]) -> String {
@@ -114,6 +165,7 @@ public enum Sandbox {
         }
         config.new_network = spec.network == .host ? 0 : 1
         config.foreground = foreground ? 1 : 0
+        config.own_process_group = spec.ownProcessGroup ? 1 : 0
         config.stdio = (spec.standardInput ?? -1, spec.standardOutput ?? -1, spec.standardError ?? -1)
         return config
     }

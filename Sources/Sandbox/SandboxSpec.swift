@@ -101,6 +101,9 @@ public struct SandboxSpec: Sendable, Equatable {
     public var ports: [PublishedPort] = []
     /// Interactive: the command gets its own process group and the terminal, when devenv has it.
     public var foreground = false
+    /// A process group of its own without the terminal: a service, whose children a stop
+    /// signals with it.
+    public var ownProcessGroup = false
     /// For build steps, as root inside only: the command keeps Docker's default capabilities in
     /// its user namespace (chown, setuid/setgid, dac_override, fowner, fsetid, mknod, net_raw,
     /// setfcap, setpcap, net_bind_service, sys_chroot, kill, audit_write) instead of none, so

@@ -98,7 +98,11 @@ struct csandbox_config {
     size_t seccomp_length;
 
     int new_network;            /* private network namespace with loopback up */
+    /* No command: pid 1 only holds the namespaces (a running environment, `devenv up`) until
+     * control_fd closes; commands join them with csandbox_join(). argv may be NULL then. */
+    int hold;
     int foreground;             /* own process group, made the foreground one of the terminal on fd 0 */
+    int own_process_group;      /* own process group, no terminal: a service, signalled as a group */
     int stdio[3];               /* host fds that become the command's 0, 1 and 2; -1: the caller's own */
 };
 
@@ -128,6 +132,22 @@ int csandbox_start(struct csandbox_process *process, char *error, size_t error_s
  * status, 128+N when signal N killed it. With `reclaim_terminal`, makes this process group the
  * terminal's foreground one again afterwards (the command may have taken it). */
 int csandbox_wait(struct csandbox_process *process, int reclaim_terminal);
+
+/* Runs config's command inside the running sandbox whose pid 1 is `pidfd` (a pidfd of it), as
+ * `docker exec` does: the child enters its user, mount, pid, network, uts, ipc and cgroup
+ * namespaces with one setns(2), forks the command into the pid namespace as a child of the
+ * caller's (CLONE_PARENT), and the command then becomes config's user with the same hardening as
+ * a started one (no capabilities, no_new_privs, seccomp, only fds 0-2). Of the config only argv,
+ * envp, cwd, uid, gid, setgroups_allowed, seccomp, foreground and stdio count: the root and the
+ * mounts are the running sandbox's. Returns 0 once the command runs, with `process->pid` its pid
+ * as the caller sees it (csandbox_wait waits for it), or a csandbox_failure with a message in
+ * `error`. With `forward_signals`, signals sent to the caller go on to the command from the
+ * moment its pid is known until csandbox_wait returns. */
+int csandbox_join(const struct csandbox_config *config, int pidfd, int forward_signals, struct csandbox_process *process,
+                  char *error, size_t error_size, int *errno_out);
+
+/* Takes back the signals csandbox_start forwards: a held sandbox has no command to get them. */
+void csandbox_stop_forwarding(void);
 
 /* Kills and reaps a child that will not be started. */
 void csandbox_abort(struct csandbox_process *process);
