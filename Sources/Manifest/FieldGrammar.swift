@@ -28,6 +28,10 @@ public enum FieldGrammar {
     /// Requirements files including requirements files, at most this deep.
     static let requirementsDepth = 8
     static let mounts = 256
+    /// `devenv up` runs each service as a process of its own and mounts each volume: a project's
+    /// handful, with room to spare.
+    static let services = 32
+    static let volumes = 32
     static let nameLength = 64
     static let pathLength = 4096
     static let urlLength = 1024
@@ -93,6 +97,70 @@ public enum FieldGrammar {
         }
         guard name.utf8.count <= nameLength else {
             return SpecProblem(problem: "is longer than \(nameLength) characters", fix: "shorten it to at most \(nameLength) characters")
+        }
+        return nil
+    }
+
+    /// `[services.NAME]`: named in `devenv up`'s output and commands (`devenv logs db`).
+    static func serviceNameProblem(_ name: String) -> SpecProblem? {
+        lowercaseNameProblem(name, others: "_-", described: "lowercase letters, digits, _ and -", example: "db")
+    }
+
+    /// A volume's name: the name of its directory in the store.
+    static func volumeNameProblem(_ name: String) -> SpecProblem? {
+        lowercaseNameProblem(name, others: "_.-", described: "lowercase letters, digits, ., _ and -", example: "pgdata")
+    }
+
+    /// Lowercase so that two names never differ only in case, starting with a letter or digit so
+    /// that none is an option or a hidden file, and at most 63 characters.
+    private static func lowercaseNameProblem(_ name: String, others: String, described: String, example: String) -> SpecProblem? {
+        let fix = "use \(described), e.g. \"\(example)\""
+        guard let first = name.utf8.first, isLowerAlphanumeric(first) else {
+            return SpecProblem(problem: "must start with a lowercase letter or digit", fix: fix)
+        }
+        guard name.utf8.allSatisfy({ isLowerAlphanumeric($0) || others.utf8.contains($0) }) else {
+            return SpecProblem(problem: "may hold only \(described)", fix: fix)
+        }
+        guard name.utf8.count < nameLength else {
+            return SpecProblem(problem: "is longer than \(nameLength - 1) characters", fix: "shorten it to at most \(nameLength - 1) characters")
+        }
+        return nil
+    }
+
+    /// A user a service runs as or a volume belongs to: a Debian user name or a uid, handed to
+    /// commands inside, so never an option and never a second word.
+    static func userProblem(_ user: String) -> SpecProblem? {
+        let fix = "name a user of the image, e.g. \"postgres\", or a uid, e.g. \"999\""
+        if let first = user.utf8.first, user.utf8.allSatisfy(isDigit) {
+            guard user.utf8.count <= 5, first != UInt8(ascii: "0") || user.utf8.count == 1, let uid = Int(user), uid <= 65535 else {
+                return SpecProblem(problem: "is not a uid from 0 to 65535 without leading zeros", fix: fix)
+            }
+            return nil
+        }
+        // useradd's rule for names (a final $ is a Samba machine account), and its 32 characters.
+        let name = user.hasSuffix("$") ? user.utf8.dropLast() : user.utf8[...]
+        guard let first = name.first, first == UInt8(ascii: "_") || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first),
+              name.allSatisfy({ isLowerAlphanumeric($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }), user.utf8.count <= 32 else {
+            return SpecProblem(problem: "is not a user name (lowercase letters, digits, _ and -, starting with a letter or _, at most 32 characters) or a uid",
+                               fix: fix)
+        }
+        return nil
+    }
+
+    /// Where the sandbox mounts file systems of its own, over anything a volume would put there.
+    static let sandboxDirectories = ["/proc", "/sys", "/dev", "/tmp", "/run", "/var/tmp"]
+
+    /// A volume's mount point inside: absolute and written the one way it can be (two spellings
+    /// of a path would hide that two volumes overlap), below / and outside `sandboxDirectories`.
+    static func volumeTargetProblem(_ target: String) -> SpecProblem? {
+        let fix = "write the directory's plain absolute path inside, e.g. \"/var/lib/postgresql/data\""
+        if let problem = absolutePathProblem(target) { return SpecProblem(problem: problem, fix: fix) }
+        let plain = "/" + target.split(separator: "/").joined(separator: "/")
+        if plain == "/" { return SpecProblem(problem: "is / itself", fix: fix) }
+        if plain != target { return SpecProblem(problem: "has an empty component (a trailing / or //)", fix: "write \(quote(plain))") }
+        if let directory = sandboxDirectories.first(where: { target == $0 || target.hasPrefix($0 + "/") }) {
+            return SpecProblem(problem: "is \(target == directory ? "" : "inside ")\(directory), where the sandbox mounts a file system of its own",
+                               fix: "choose a directory outside \(sandboxDirectories.joined(separator: ", ")), e.g. \"/var/lib/cache\"")
         }
         return nil
     }

@@ -115,6 +115,58 @@ public struct Manifest: Sendable, Equatable {
         case `default`, unconfined
     }
 
+    /// What `devenv up` does when a service's command exits.
+    public enum RestartPolicy: String, Sendable, Equatable, CaseIterable {
+        case no, onFailure = "on-failure", always
+    }
+
+    /// `[services.NAME]`: a long-running process of the running environment (`devenv up`); the
+    /// build never sees it.
+    public struct Service: Sendable, Equatable {
+        public var name: String
+        /// A `/bin/sh -c` script, run inside.
+        public var command: String
+        /// A user of the image; nil: the environment's own user.
+        public var user: String?
+        /// A `/bin/sh -c` script that exits 0 once the service is ready; nil: ready once started.
+        public var ready: String?
+        public var restart: RestartPolicy
+        /// Services started (and ready) before this one, as listed.
+        public var dependsOn: [String]
+        /// Where the `[services.NAME]` table is, for errors found later (a user the image lacks).
+        public var position: SourcePosition
+
+        public init(name: String, command: String, user: String? = nil, ready: String? = nil, restart: RestartPolicy = .no,
+                    dependsOn: [String] = [], position: SourcePosition) {
+            self.name = name
+            self.command = command
+            self.user = user
+            self.ready = ready
+            self.restart = restart
+            self.dependsOn = dependsOn
+            self.position = position
+        }
+    }
+
+    /// `[volumes]` entry: a per-project directory mounted inside by `devenv up`, kept across
+    /// `down` and `up`.
+    public struct Volume: Sendable, Equatable {
+        /// The absolute, normalized mount point inside.
+        public var target: String
+        public var name: String
+        /// The owner the `{ name, user }` form names; nil: see `Manifest.volumeOwner`.
+        public var user: String?
+        /// Where the mount point's key is.
+        public var position: SourcePosition
+
+        public init(target: String, name: String, user: String? = nil, position: SourcePosition) {
+            self.target = target
+            self.name = name
+            self.user = user
+            self.position = position
+        }
+    }
+
     /// nil: the repository directory's name.
     public var name: String?
     public var base: Base
@@ -134,6 +186,11 @@ public struct Manifest: Sendable, Equatable {
     public var seccompPosition: SourcePosition?
     /// `[share] image`: where `devenv push` publishes the environment.
     public var shareImage: String?
+    /// In start order: each after those it depends on, otherwise by name, so that `up` starts
+    /// them the same way every time.
+    public var services: [Service] = []
+    /// Sorted by target.
+    public var volumes: [Volume] = []
     /// Every repository file the build reads, sorted by path; filled by `load`, empty after `parse`.
     public var inputFiles: [InputFile] = []
 
@@ -147,6 +204,15 @@ public struct Manifest: Sendable, Equatable {
 
     public init(base: Base) {
         self.base = base
+    }
+
+    /// Who owns `volume`'s directory: the user it names, else the one user the services run as
+    /// when they name exactly one (a database's data belongs to the database), else nil, the
+    /// environment's own user.
+    public func volumeOwner(_ volume: Volume) -> String? {
+        if let user = volume.user { return user }
+        let users = Set(services.compactMap(\.user))
+        return users.count == 1 ? users.first : nil
     }
 
     /// Parses `text`; `file` is the path errors name, `home` what `~` in mounts expands to.

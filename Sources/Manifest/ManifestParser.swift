@@ -9,7 +9,7 @@ struct ManifestParser {
     let file: String
     let home: String
 
-    static let rootKeys = ["name", "base", "packages", "env", "setup", "shell", "network", "mounts", "security", "share"]
+    static let rootKeys = ["name", "base", "packages", "env", "setup", "shell", "network", "mounts", "security", "share", "services", "volumes"]
     static let baseKeys = ["image", "bootstrap", "mirror"]
     static let packageKeys = ["apt", "pip"]
     static let setupKeys = ["name", "run", "files"]
@@ -80,6 +80,12 @@ struct ManifestParser {
         if let share = try reader.table(root, "share", path: []) {
             try reader.checkKeys(share, path: ["share"], allowed: Self.shareKeys)
             manifest.shareImage = try shareImage(share, reader)
+        }
+        if let services = try reader.table(root, "services", path: []) {
+            manifest.services = try self.services(services, reader)
+        }
+        if let volumes = try reader.table(root, "volumes", path: []) {
+            manifest.volumes = try self.volumes(volumes, reader)
         }
         return manifest
     }

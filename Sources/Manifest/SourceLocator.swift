@@ -48,7 +48,9 @@ struct SourceLocator {
                 } else {
                     table = name
                 }
-                entries[table] = Entry(key: start, value: start, rest: line[...], line: number)
+                let header = Entry(key: start, value: start, rest: line[...], line: number)
+                entries[table] = header
+                registerParents(of: name, below: 1, at: header)
                 continue
             }
             let keyStart = SourcePosition(line: number, column: i + 1)
@@ -58,9 +60,19 @@ struct SourceLocator {
             j = Self.skipSpace(chars, j + 1)
             let rest = line[line.index(line.startIndex, offsetBy: j)...]
             entries[table + key] = Entry(key: keyStart, value: SourcePosition(line: number, column: j + 1), rest: rest, line: number)
+            registerParents(of: table + key, below: table.count + 1, at: Entry(key: keyStart, value: keyStart, rest: rest, line: number))
             for delimiter in ["\"\"\"", "'''"] where rest.components(of: delimiter) % 2 == 1 {
                 closing = delimiter
             }
+        }
+    }
+
+    /// The tables a dotted header or key defines without a header of their own (`[services.db]`
+    /// defines `services`), from `depth` components on, placed at the first that defines them: an
+    /// error about them (an unknown table `[service.db]`) then names that line, not the top of the file.
+    private mutating func registerParents(of path: [String], below depth: Int, at entry: Entry) {
+        for length in depth..<path.count where entries[Array(path.prefix(length))] == nil {
+            entries[Array(path.prefix(length))] = entry
         }
     }
 

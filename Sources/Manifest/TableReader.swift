@@ -9,11 +9,12 @@ struct TableReader {
         ManifestError(file: file, position: position, problem: problem, fix: fix)
     }
 
-    /// `[a.b]` for a table path, for messages; the root is "the top level".
+    /// `[a.b]` for a table path, for messages, keys quoted as TOML needs them
+    /// (`[volumes."/srv/cache"]`); the root is "the top level".
     static func describe(_ path: [String]) -> String {
         guard !path.isEmpty else { return "the top level" }
-        if let last = path.last, last.hasPrefix("[") { return "[[\(path.dropLast().joined(separator: "."))]] \(last)" }
-        return "[\(path.joined(separator: "."))]"
+        if let last = path.last, last.hasPrefix("[") { return "[[\(path.dropLast().map(quotedKey).joined(separator: "."))]] \(last)" }
+        return "[\(path.map(quotedKey).joined(separator: "."))]"
     }
 
     /// Keys in the order the file has them (toml++ tables are sorted by key).

@@ -13,7 +13,8 @@ import OCI
 /// - `[network] ports`, every entry: a port of the host's 127.0.0.1 answered by code from the
 ///   repository, where the user's own clients (or other users') may expect a service of theirs
 ///   (a database on 5432 would hand it their password).
-/// - Not requests: `[env]`, `[shell]`, `[[setup]]`, `[packages]` act only inside the sandbox;
+/// - Not requests: `[env]`, `[shell]`, `[[setup]]`, `[packages]`, `[services]` act only inside
+///   the sandbox, and `[volumes]` are directories of devenv's own store, not host paths;
 ///   `[network] mode` can only take the network away; `[base] image` content is checked against
 ///   its digest and `mirror`'s against Debian's signing keys, so neither runs unverified code.
 public struct TrustRequest: Sendable, Equatable {

@@ -123,6 +123,18 @@ import Testing
             }.joined(separator: "\n") + "\n"
         }
         text += maybe("[security]\nseccomp = \(field(["default", "unconfined"], &random))")
+        for name in ["db", "web", "cache"].prefix(Int.random(in: 0...3, using: &random)) {
+            text += "[services.\(field([name], &random))]\ncommand = \(field(["postgres", "sleep 1\nexit 0"], &random))\n"
+            text += maybe("user = \(field(["postgres", "999", "_apt"], &random))")
+            text += maybe("ready = \(field(["pg_isready"], &random))")
+            text += maybe("restart = \(field(["no", "on-failure", "always"], &random))")
+            if name != "db" { text += maybe("depends_on = [\(field(["db"], &random))]") }
+        }
+        if Bool.random(using: &random) {
+            text += "[volumes]\n" + (0..<Int.random(in: 0..<3, using: &random)).map { _ in
+                "\(field(["/data", "/srv/cache", "/var/lib/postgresql/data"], &random)) = \(field(["pgdata", "cache"], &random))"
+            }.joined(separator: "\n") + "\n"
+        }
         // Sometimes the TOML itself is broken: random bytes spliced in, or deep nesting.
         switch Int.random(in: 0..<8, using: &random) {
         case 0:
@@ -164,6 +176,18 @@ import Testing
             #expect((1...63).contains(hostname.utf8.count) && hostname.first != "-", sourceLocation: sourceLocation)
         }
         for mount in manifest.mounts { #expect(FieldGrammar.absolutePathProblem(mount.hostPath) == nil, sourceLocation: sourceLocation) }
+        for (index, service) in manifest.services.enumerated() {
+            #expect(FieldGrammar.serviceNameProblem(service.name) == nil, sourceLocation: sourceLocation)
+            #expect(!service.command.unicodeScalars.contains("\0") && !service.command.allSatisfy(\.isWhitespace), sourceLocation: sourceLocation)
+            if let user = service.user { #expect(FieldGrammar.userProblem(user) == nil, sourceLocation: sourceLocation) }
+            // Start order: what a service depends on is a service started before it.
+            #expect(service.dependsOn.allSatisfy { name in manifest.services[..<index].contains { $0.name == name } }, sourceLocation: sourceLocation)
+        }
+        for volume in manifest.volumes {
+            #expect(FieldGrammar.volumeTargetProblem(volume.target) == nil && FieldGrammar.volumeNameProblem(volume.name) == nil,
+                    sourceLocation: sourceLocation)
+            if let user = volume.user { #expect(FieldGrammar.userProblem(user) == nil, sourceLocation: sourceLocation) }
+        }
     }
 
     /// An error must say where and what, without a raw control character for the terminal.
