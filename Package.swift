@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "ImageStore", dependencies: ["OCI", "Layers", "Storage", "Sandbox"]),
         // A project's environment: manifest → lock → plan → layers → a sandbox started on them,
         // with the trust check before anything is built; progress leaves as events.
-        .target(name: "Environments", dependencies: ["ImageStore", "Build", "Manifest", "Git", "OCI", "Layers", "Storage", "Sandbox", "CLaunch"]),
+        .target(name: "Environments", dependencies: ["ImageStore", "Build", "Manifest", "Git", "OCI", "Layers", "Storage", "Sandbox", "CLaunch", "CLinux"]),
         // The manifests `devenv init` writes.
         .target(name: "Templates"),
         // `devenv doctor`'s checks of the host, the store and the project.

@@ -12,3 +12,8 @@ static const int clinux_O_PATH = 010000000;
 
 /* glibc 2.36 has pidfd_open only in <sys/pidfd.h>, which Swift's Glibc module does not export. */
 static inline int clinux_pidfd_open(int pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+
+#include <spawn.h>
+/* glibc ≥ 2.34 declares it only under _GNU_SOURCE: a spawned helper or daemon must not keep
+ * descriptors devenv inherited from its own caller (a test's pipe, a terminal's socket). */
+extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);

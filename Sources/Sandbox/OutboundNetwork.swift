@@ -1,3 +1,4 @@
+import CLinux
 import Glibc
 
 /// The network of a sandbox in `SandboxSpec.Network.private`: its own network namespace with
@@ -203,6 +204,7 @@ public final class OutboundNetwork {
         for (index, descriptor) in descriptors.enumerated() {
             posix_spawn_file_actions_adddup2(&actions, descriptor, Int32(3 + index))
         }
+        posix_spawn_file_actions_addclosefrom_np(&actions, Int32(3 + descriptors.count))
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }

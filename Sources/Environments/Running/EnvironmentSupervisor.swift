@@ -32,6 +32,7 @@ public struct EnvironmentSupervisor {
 
         var spec = launch.spec
         let manifestPath = launch.project.manifestPath
+        try Self.check(manifest, spec: spec, manifestPath: manifestPath)
         spec.binds += try ServiceVolumes.binds(manifest, running: running, spec: spec, manifestPath: manifestPath)
         let units = try Self.selected(services, of: manifest).map { service in
             try Self.unit(service, base: spec, session: launch.session, running: running, manifestPath: manifestPath)
@@ -50,6 +51,21 @@ public struct EnvironmentSupervisor {
             started: now, network: spec.network.rawValue, ports: spec.ports.map { "\($0.host):\($0.inside)" },
             services: units.map { RunningState.Service(name: $0.service.name, status: .waiting, since: now) })
         ServiceSupervisor(units: units, state: state, running: running, sandbox: sandbox).run()
+    }
+
+    /// What would keep the environment from coming up on this machine, found before anything
+    /// starts: a service's or volume's user the image lacks or the id mapping cannot hold, a
+    /// private network without id 0 in the sandbox.
+    static func check(_ manifest: Manifest, spec: SandboxSpec, manifestPath: String) throws {
+        for service in manifest.services {
+            _ = try ServiceAccount.resolve(service.user, for: "service \"\(service.name)\" runs as", spec: spec,
+                                           manifestPath: manifestPath, position: service.position)
+        }
+        for volume in manifest.volumes {
+            _ = try ServiceAccount.resolve(manifest.volumeOwner(volume), for: "volume \"\(volume.name)\" belongs to", spec: spec,
+                                           manifestPath: manifestPath, position: volume.position)
+        }
+        if let problem = Sandbox.unsupported(spec) { throw DevenvError.user(problem.message) }
     }
 
     /// The manifest's services named in `names` and those they depend on, in start order (all
@@ -71,7 +87,7 @@ public struct EnvironmentSupervisor {
     /// environment's own user and at / otherwise, output appended to its log.
     static func unit(_ service: Manifest.Service, base: SandboxSpec, session: EnvironmentSession, running: RunningEnvironment,
                      manifestPath: String) throws -> ServiceSupervisor.Unit {
-        let account = try ServiceAccount.resolve(service.user, for: "service \"\(service.name)\"", spec: base,
+        let account = try ServiceAccount.resolve(service.user, for: "service \"\(service.name)\" runs as", spec: base,
                                                  manifestPath: manifestPath, position: service.position)
         let log = try openLog(running.logPath(service.name))
         var run = base

@@ -1,3 +1,4 @@
+import CLinux
 import Foundation
 import ImageStore
 import Manifest
@@ -40,6 +41,7 @@ public struct EnvironmentUp {
             throw DevenvError.user("devenv up needs a project with .devenv/devenv.toml (devenv init writes one)")
         }
         _ = try EnvironmentSupervisor.selected(services, of: manifest)
+        try EnvironmentSupervisor.check(manifest, spec: launch.spec, manifestPath: launch.project.manifestPath)
         let running = RunningEnvironment(environmentDirectory: launch.environmentDirectory)
         if let state = running.current() { return (.alreadyUp, state) }
         try HostPath.makeDirectory(running.runDirectory, mode: 0o700)
@@ -164,6 +166,7 @@ public struct EnvironmentUp {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, running.supervisorLog, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        posix_spawn_file_actions_addclosefrom_np(&actions, 3)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }

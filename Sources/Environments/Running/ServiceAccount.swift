@@ -23,7 +23,8 @@ struct ServiceAccount: Sendable, Equatable {
     }
 
     /// The account for `user` (nil: the environment's own user, as `spec` has it), or an
-    /// error naming the manifest's line and the fix.
+    /// error naming the manifest's line and the fix. `subject` starts the error's sentence:
+    /// `service "db" runs as`, `volume "pgdata" belongs to`.
     static func resolve(_ user: String?, for subject: String, spec: SandboxSpec, manifestPath: String,
                         position: SourcePosition) throws -> ServiceAccount {
         let passwd = spec.files.first { $0.path == "/etc/passwd" }?.contents ?? ""
@@ -34,7 +35,7 @@ struct ServiceAccount: Sendable, Equatable {
         }
         guard let account = find(user, passwd: passwd) else {
             throw DevenvError.user("""
-                \(manifestPath):\(position.line):\(position.column): \(subject) runs as "\(user)", which is not a user of the environment's /etc/passwd
+                \(manifestPath):\(position.line):\(position.column): \(subject) "\(user)", which is not a user of the environment's /etc/passwd
                   fix: install the package that creates it in [packages] apt (the postgresql package creates postgres), or name an existing user
                 """)
         }
@@ -44,16 +45,11 @@ struct ServiceAccount: Sendable, Equatable {
                 ? "add subordinate ids for your user (as root: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 $USER), then run devenv up again"
                 : "give your user a larger subordinate range in /etc/subuid and /etc/subgid (65536 ids)"
             throw DevenvError.user("""
-                \(manifestPath):\(position.line):\(position.column): \(subject) runs as \(account.name) (uid \(account.uid), gid \(account.gid)), \
+                \(manifestPath):\(position.line):\(position.column): \(subject) \(account.name) (uid \(account.uid), gid \(account.gid)), \
                 which this machine cannot map into the sandbox: \(spec.identity.mode == .single ? "devenv runs with a single-id mapping, in which only your own id exists" : "the id is outside your subordinate ranges")
                   fix: \(fix)
                 """)
         }
         return account
-    }
-
-    /// The host id that inside id `id` is in `ranges`.
-    static func hostID(_ id: UInt32, in ranges: [IDRange]) -> UInt32? {
-        ranges.first { id >= $0.inside && UInt64(id) < UInt64($0.inside) + UInt64($0.count) }.map { $0.outside + (id - $0.inside) }
     }
 }

@@ -125,6 +125,8 @@ final class ServiceSupervisor {
     /// Starts the service's command; its status after.
     private func start(_ unit: inout Unit) -> RunningState.Service.Status {
         let name = unit.service.name
+        // Before the command runs, so that the line comes before anything it writes.
+        note(name, "starting: \(unit.service.command)")
         do throws(SandboxError) {
             unit.pid = try Sandbox.join(unit.run, target: state.sandbox)
         } catch {
@@ -138,7 +140,6 @@ final class ServiceSupervisor {
         unit.startedAt = Date()
         unit.restartAt = nil
         unit.nextReadyCheck = Date.distantPast
-        note(name, "started: \(unit.service.command)")
         update(name) {
             $0.pid = unit.pid
             $0.problem = nil

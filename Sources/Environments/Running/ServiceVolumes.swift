@@ -14,7 +14,7 @@ enum ServiceVolumes {
         return try manifest.volumes.map { volume in
             let path = running.volumePath(volume.name)
             if access(path, F_OK) != 0 {
-                let owner = try ServiceAccount.resolve(manifest.volumeOwner(volume), for: "volume \"\(volume.name)\"", spec: spec,
+                let owner = try ServiceAccount.resolve(manifest.volumeOwner(volume), for: "volume \"\(volume.name)\" belongs to", spec: spec,
                                                        manifestPath: manifestPath, position: volume.position)
                 try create(path, owner: owner, identity: spec.identity, scratch: running.volumesDirectory)
             }
@@ -45,8 +45,9 @@ enum ServiceVolumes {
     private static func giveOwner(_ path: String, owner: ServiceAccount, identity: IDMapping) throws {
         switch identity.mode {
         case .root:
-            guard let uid = ServiceAccount.hostID(owner.uid, in: identity.uids), let gid = ServiceAccount.hostID(owner.gid, in: identity.gids),
-                  chown(path, uid, gid) == 0 else {
+            // Root's sandboxes see the store through idmapped mounts that show host id k as id
+            // k inside (csandbox_config.idmap_uid_map): the owner's own numbers, as in layers.
+            guard chown(path, owner.uid, owner.gid) == 0 else {
                 throw DevenvError.internal("cannot give \(path) to \(owner.name): \(String(cString: strerror(errno)))")
             }
         case .subordinate:

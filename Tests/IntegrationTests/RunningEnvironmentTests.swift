@@ -1,0 +1,238 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Issue 15: `devenv up`, `down`, `ps`, `logs` — services started in dependency order inside one
+/// long-lived sandbox, reached from the host through published ports and from `run`, which joins
+/// it; restart policies; a service that never gets ready; volumes kept across down and up; and
+/// nothing left behind after `down` or after the supervisor is killed. The servers are the base
+/// image's perl, so no package is needed. Rootless too (a single-id user gets the error and the
+/// fix for a service of another user).
+@Suite(.serialized, .tags(.rootless)) struct RunningEnvironmentTests {
+    /// A perl server on `port` that answers every connection with `greeting` and closes it.
+    static func server(_ greeting: String, port: Int) -> String {
+        #"perl -MIO::Socket::INET -e '$|=1; $s = IO::Socket::INET->new(LocalAddr => "0.0.0.0", LocalPort => \#(port), Listen => 5, ReuseAddr => 1) or die "listen: $!"; print "listening on \#(port)\n"; while ($c = $s->accept) { print $c "\#(greeting)\n"; close $c }'"#
+    }
+
+    /// Exits 0 once something accepts on 127.0.0.1:`port` inside.
+    static func connects(_ port: Int) -> String {
+        #"perl -MIO::Socket::INET -e 'IO::Socket::INET->new(PeerAddr => "127.0.0.1:\#(port)") or exit 1'"#
+    }
+
+    static func manifest(_ name: String, network: String = "none", ports: [String] = [], services: String, volumes: String = "") throws -> String {
+        """
+        name = "\(name)"
+
+        [base]
+        image = "\(try BuildProject.base())"
+
+        [network]
+        mode = "\(network)"
+        \(ports.isEmpty ? "" : "ports = [\(ports.map { "\"\($0)\"" }.joined(separator: ", "))]")
+
+        \(services)
+        \(volumes)
+        """
+    }
+
+    /// `devenv ps --json` of the project's store: the running environments.
+    static func running(_ project: BuildProject) throws -> [[String: Any]] {
+        let ps = try project.devenv("ps", ["--json"])
+        try #require(ps.status == 0, "\(ps.output)")
+        return try #require(try JSONSerialization.jsonObject(with: Data(ps.stdout.utf8)) as? [[String: Any]], "\(ps.stdout)")
+    }
+
+    static func services(_ environment: [String: Any]) -> [String: [String: Any]] {
+        let list = environment["services"] as? [[String: Any]] ?? []
+        return Dictionary(uniqueKeysWithValues: list.map { ($0["name"] as? String ?? "?", $0) })
+    }
+
+    /// Whether `pid` is a live process (a zombie is not: on this machine nobody may reap it).
+    static func alive(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        return !stat[stat.index(after: close)...].hasPrefix(" Z")
+    }
+
+    /// Every pid the state names: the supervisor, the sandbox's pid 1, the services.
+    static func pids(_ environment: [String: Any]) -> [Int32] {
+        let sandbox = (environment["sandbox"] as? [String: Any])?["pid"] as? Int
+        let services = (environment["services"] as? [[String: Any]] ?? []).compactMap { $0["pid"] as? Int }
+        return ([environment["supervisor"] as? Int, sandbox].compactMap { $0 } + services).map(Int32.init)
+    }
+
+    static func awaitGone(_ pids: [Int32]) -> [Int32] {
+        let deadline = Date().addingTimeInterval(10)
+        while pids.contains(where: alive), Date() < deadline { usleep(50_000) }
+        return pids.filter(alive)
+    }
+
+    @Test func servicesComeUpInOrderAreReachedFromTheHostAndTheShellAndDownLeavesNothing() throws {
+        let temp = try TemporaryDirectory("up-services")
+        let port = try PublishedPortTests.freePort()
+        let project = try BuildProject(try Self.manifest("shop", network: "private", ports: ["\(port):8000"], services: """
+            [services.web]
+            command = '''\(Self.server("hello from web", port: 8000))'''
+            ready = '''\(Self.connects(8000))'''
+            depends_on = ["db"]
+
+            [services.db]
+            command = '''echo run >> /data/runs; echo "runs: $(wc -l < /data/runs)"; id -un; \(Self.server("hello from db", port: 7000))'''
+            ready = '''\(Self.connects(7000))'''
+            user = "nobody"
+            """, volumes: """
+            [volumes]
+            "/data" = "dbdata"
+            """), store: temp.path + "/store")
+        let trusted = try project.devenv("trust", ["-q"])
+        try #require(trusted.status == 0, "\(trusted.output)")
+
+        guard RootlessBuildTests.hasSubordinateIDs() || getuid() == 0 else {
+            let refused = try project.devenv("up", ["-d"])
+            #expect(refused.status == 1, "\(refused.output)")
+            #expect(refused.stderr.contains("service \"db\" runs as nobody") && refused.stderr.contains("single-id mapping"), "\(refused.stderr)")
+            #expect(refused.stderr.contains("fix: add subordinate ids"), "\(refused.stderr)")
+            #expect(try Self.running(project).isEmpty)
+            return
+        }
+        let up = try project.devenv("up", ["-d"])
+        try #require(up.status == 0, "\(up.output)")
+        defer { try? project.devenv("down") }
+        // db first: web starts only once db's ready command succeeded.
+        let dbReady = try #require(up.stderr.range(of: "db: ready"), "\(up.stderr)")
+        let webStarted = try #require(up.stderr.range(of: "web: started"), "\(up.stderr)")
+        #expect(dbReady.upperBound <= webStarted.lowerBound, "\(up.stderr)")
+        #expect(up.stderr.contains("shop is up: 2 services ready; ports 127.0.0.1:\(port) → 8000"), "\(up.stderr)")
+
+        let environments = try Self.running(project)
+        try #require(environments.count == 1, "\(environments)")
+        let environment = environments[0]
+        #expect(environment["name"] as? String == "shop")
+        #expect(environment["ports"] as? [String] == ["\(port):8000"])
+        #expect(Self.services(environment).mapValues { $0["status"] as? String } == ["db": "ready", "web": "ready"])
+        let table = try project.devenv("ps")
+        #expect(table.stdout.contains("db ready, web ready"), "\(table.output)")
+
+        // From the host, through the published port; from a shell, which joins the environment.
+        #expect(PublishedPortTests.greeting(port) == "hello from web")
+        let joined = try project.sh(#"perl -MIO::Socket::INET -e 'print IO::Socket::INET->new(PeerAddr => "127.0.0.1:7000")->getline'"#)
+        #expect(joined.status == 0 && joined.stdout == "hello from db\n", "\(joined.output)")
+        // The service runs as the image's user, and its volume is that user's.
+        let logs = try project.devenv("logs", ["db"])
+        #expect(logs.stdout.contains("\nruns: 1\nnobody\n"), "\(logs.output)")
+        #expect(logs.stdout.contains("db: ready"), "\(logs.output)")
+        let owner = try project.sh("stat -c %U /data")
+        #expect(owner.stdout == "nobody\n", "\(owner.output)")
+
+        let pids = Self.pids(environment)
+        #expect(pids.count == 4, "\(environment)")
+        let down = try project.devenv("down")
+        #expect(down.status == 0 && down.stderr.contains("Stopped shop"), "\(down.output)")
+        #expect(Self.awaitGone(pids).isEmpty, "left running after down")
+        #expect(!PublishedPortTests.listening(port), "127.0.0.1:\(port) still listens after down")
+        #expect(try Self.running(project).isEmpty)
+        // Not up any more: run starts a sandbox of its own, which has no db.
+        let fresh = try project.sh(Self.connects(7000))
+        #expect(fresh.status == 1, "\(fresh.output)")
+
+        // The volume outlives down; --volumes deletes it.
+        let again = try project.devenv("up", ["-d"])
+        try #require(again.status == 0, "\(again.output)")
+        let runs = try project.devenv("logs", ["db"])
+        #expect(runs.stdout.contains("\nruns: 2\n"), "\(runs.output)")
+        let wiped = try project.devenv("down", ["--volumes"])
+        #expect(wiped.status == 0 && wiped.stderr.contains("Deleted volume dbdata"), "\(wiped.output)")
+        let third = try project.devenv("up", ["-d"])
+        try #require(third.status == 0, "\(third.output)")
+        #expect(try project.devenv("logs", ["db"]).stdout.contains("\nruns: 1\n"))
+    }
+
+    @Test func aKilledSupervisorTakesItsServicesWithItAndTheNextUpStartsCleanly() throws {
+        let temp = try TemporaryDirectory("up-killed")
+        let project = try BuildProject(try Self.manifest("killed", services: """
+            [services.sleeper]
+            command = "sleep 1000"
+            """), store: temp.path + "/store")
+        let up = try project.devenv("up", ["-d"])
+        try #require(up.status == 0, "\(up.output)")
+        defer { try? project.devenv("down") }
+        let environment = try #require(try Self.running(project).first)
+        let pids = Self.pids(environment)
+        #expect(pids.count == 3, "\(environment)")
+        kill(Int32(try #require(environment["supervisor"] as? Int)), SIGKILL)
+        #expect(Self.awaitGone(pids).isEmpty, "the sandbox and its services outlived their supervisor")
+        #expect(try Self.running(project).isEmpty, "a killed supervisor's state is not believed")
+
+        let again = try project.devenv("up", ["-d"])
+        #expect(again.status == 0, "\(again.output)")
+        let restarted = try #require(try Self.running(project).first)
+        #expect(Self.services(restarted)["sleeper"]?["status"] as? String == "ready")
+    }
+
+    @Test func restartPoliciesRestartWithAPauseOrGiveUp() throws {
+        let temp = try TemporaryDirectory("up-restart")
+        let project = try BuildProject(try Self.manifest("restarts", services: """
+            [services.flaky]
+            command = "echo attempt; exit 3"
+            restart = "on-failure"
+
+            [services.steady]
+            command = "sleep 1000"
+            restart = "always"
+            """), store: temp.path + "/store")
+        let up = try project.devenv("up", ["-d"])
+        try #require(up.status == 0, "\(up.output)")
+        defer { try? project.devenv("down") }
+        // 0.5 s, 1 s, 2 s between attempts: three restarts take 3.5 s.
+        var restarts = 0
+        let deadline = Date().addingTimeInterval(20)
+        while restarts < 3, Date() < deadline {
+            usleep(200_000)
+            restarts = Self.services(try #require(try Self.running(project).first))["flaky"]?["restarts"] as? Int ?? 0
+        }
+        #expect(restarts >= 3)
+        let logs = try project.devenv("logs", ["flaky"])
+        #expect(logs.stdout.contains("attempt") && logs.stdout.contains("flaky: exited with status 3; restarting in 1.0 s"), "\(logs.stdout)")
+        let steady = Self.services(try #require(try Self.running(project).first))["steady"]
+        #expect(steady?["restarts"] as? Int == 0)
+
+        // restart = "always" also restarts a service that exits 0 or is killed.
+        let pid = Int32(try #require(steady?["pid"] as? Int))
+        kill(pid, SIGKILL)
+        let after = Date().addingTimeInterval(10)
+        var again = 0
+        while again == 0, Date() < after {
+            usleep(100_000)
+            again = Self.services(try #require(try Self.running(project).first))["steady"]?["restarts"] as? Int ?? 0
+        }
+        #expect(again == 1)
+        let killedLog = try project.devenv("logs", ["steady"])
+        #expect(killedLog.stdout.contains("steady: was killed by signal 9; restarting in 0.5 s"), "\(killedLog.stdout)")
+    }
+
+    @Test func aServiceThatFailsOrNeverGetsReadyFailsUpAndLeavesNothing() throws {
+        let temp = try TemporaryDirectory("up-fails")
+        let project = try BuildProject(try Self.manifest("fails", services: """
+            [services.broken]
+            command = "echo 'config error: no such table'; sleep 0.3; exit 3"
+            ready = "false"
+            """), store: temp.path + "/store")
+        let failed = try project.devenv("up", ["-d"])
+        #expect(failed.status == 1, "\(failed.output)")
+        #expect(failed.stderr.contains("service broken exited with status 3 (restart = \"no\"); the environment was taken down again"), "\(failed.stderr)")
+        #expect(failed.stderr.contains("    config error: no such table"), "its last log lines: \(failed.stderr)")
+        #expect(try Self.running(project).isEmpty)
+
+        try project.write(try Self.manifest("fails", services: """
+            [services.never]
+            command = "sleep 1234"
+            ready = "test -e /nonexistent"
+            """))
+        let timedOut = try project.devenv("up", ["-d", "--timeout", "2"])
+        #expect(timedOut.status == 1, "\(timedOut.output)")
+        #expect(timedOut.stderr.contains("never not ready after 2 s (its ready command `test -e /nonexistent` has not succeeded)"), "\(timedOut.stderr)")
+        #expect(try Self.running(project).isEmpty)
+        let sleepers = try Shell.run("pgrep", ["-f", "^sleep 1234$"])
+        #expect(sleepers.stdout.isEmpty, "the service outlived the failed up: \(sleepers.stdout)")
+    }
+}
