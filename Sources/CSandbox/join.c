@@ -19,9 +19,18 @@
 
 enum { JOIN_STACK_SIZE = 256 * 1024 };
 
+static const int csandbox_namespace_types[CSANDBOX_NAMESPACE_COUNT] = {
+    CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWCGROUP,
+};
+static const char *const csandbox_namespace_names[CSANDBOX_NAMESPACE_COUNT] = {"user", "mnt", "pid", "net", "uts", "ipc", "cgroup"};
+
+const char *csandbox_namespace_name(int index) {
+    return index >= 0 && index < CSANDBOX_NAMESPACE_COUNT ? csandbox_namespace_names[index] : "";
+}
+
 struct join_context {
     struct child_context child;
-    int pidfd;
+    const int *namespaces;
     int pid_fd;                 /* write end: the command's pid, as the caller sees it */
     int parent_status_fd;
     int parent_pid_fd;
@@ -34,10 +43,11 @@ static int join_child(void *argument) {
     syscall(SYS_close, join->parent_pid_fd);
     /* Nothing inside may look into this process (its memory is devenv's) before execve. */
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) child_fail(context, STEP_PRIVILEGES, "dumpable", errno);
-    /* One call for all of them, in the kernel's order (user first): nothing half-joined. */
-    int namespaces = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
-    if (syscall(SYS_setns, join->pidfd, namespaces) < 0) child_fail(context, STEP_JOIN, NULL, errno);
-    syscall(SYS_close, join->pidfd);
+    /* The user namespace first: its capabilities are what allow joining the others. Each call
+     * names the type it expects, so a descriptor of another kind of namespace is refused. */
+    for (int i = 0; i < CSANDBOX_NAMESPACE_COUNT; i++)
+        if (syscall(SYS_setns, join->namespaces[i], csandbox_namespace_types[i]) < 0)
+            child_fail(context, STEP_JOIN, csandbox_namespace_names[i], errno);
     /* setns into a pid namespace moves only the children to come; CLONE_PARENT makes the one
      * that runs the command the caller's own child, which it waits for and signals. */
     pid_t command = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
@@ -55,7 +65,7 @@ static int join_child(void *argument) {
     become_command(context, saved_umask);
 }
 
-int csandbox_join(const struct csandbox_config *config, int pidfd, int forward_signals, struct csandbox_process *process,
+int csandbox_join(const struct csandbox_config *config, const int *namespaces, int forward_signals, struct csandbox_process *process,
                   char *error, size_t error_size, int *errno_out) {
     int status[2], pid_pipe[2];
     if (pipe2(status, O_CLOEXEC) < 0) {
@@ -73,7 +83,7 @@ int csandbox_join(const struct csandbox_config *config, int pidfd, int forward_s
     struct join_context join = {
         .child = {.config = config, .control_fd = status[1], .status_fd = status[1], .parent_control_fd = -1,
                   .parent_status_fd = -1, .idmapped_layers_fd = -1, .idmapped_upper_fd = -1},
-        .pidfd = pidfd, .pid_fd = pid_pipe[1], .parent_status_fd = status[0], .parent_pid_fd = pid_pipe[0],
+        .namespaces = namespaces, .pid_fd = pid_pipe[1], .parent_status_fd = status[0], .parent_pid_fd = pid_pipe[0],
     };
     pid_t joiner = -1;
     void *stack = mmap(NULL, JOIN_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);

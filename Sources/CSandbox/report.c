@@ -50,7 +50,7 @@ static const char *step_names[] = {
     [STEP_FORK] = "fork the command",
     [STEP_TERMINAL] = "give the terminal to the command",
     [STEP_EXEC] = "exec",
-    [STEP_JOIN] = "join the running environment's namespaces",
+    [STEP_JOIN] = "join the running environment's namespace:",
 };
 
 _Noreturn void child_fail(const struct child_context *context, enum step step, const char *subject, int error) {
@@ -114,7 +114,7 @@ const char *failure_hint(enum step step, int error, const char *subject) {
         return NULL;
     case STEP_JOIN:
         if (error == EPERM) return "only the user who started it can join a running environment";
-        if (error == ESRCH) return "the running environment has ended";
+        if (error == EINVAL) return "the descriptor is not of that namespace";
         return NULL;
     default:
         return NULL;

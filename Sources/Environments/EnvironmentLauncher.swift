@@ -138,7 +138,7 @@ public struct EnvironmentLauncher {
     /// sandbox of its own: same command, variables, working directory and user.
     private func join(_ spec: SandboxSpec, state: RunningState) throws -> Int32 {
         do {
-            return try Sandbox.joinAndWait(spec, target: state.sandbox)
+            return try Sandbox.joinAndWait(spec, target: state.namespaces)
         } catch let error where error.code == .exec {
             onNote("devenv: error: \(error.message)")
             return error.errno == ENOENT ? 127 : 126

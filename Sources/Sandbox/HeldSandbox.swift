@@ -1,4 +1,3 @@
-import CLinux
 import CSandbox
 import Glibc
 
@@ -8,16 +7,19 @@ import Glibc
 /// the kernel then kills everything in its pid namespace (docs/architecture.md, "Running
 /// environments").
 public final class HeldSandbox {
-    /// Who pid 1 is, for those who join from another process.
+    /// Who pid 1 is.
     public let process: SandboxProcess
+    /// How to join it: descriptors of its namespaces, held by this process.
+    public let namespaces: SandboxNamespaces
     private var control: csandbox_process
     private let network: OutboundNetwork?
 
-    init(control: csandbox_process, network: OutboundNetwork?) throws(SandboxError) {
-        guard let process = SandboxProcess(pid: control.pid) else {
+    init(control: csandbox_process, namespaces: [Int32], network: OutboundNetwork?) throws(SandboxError) {
+        guard let process = SandboxProcess(pid: control.pid), let holder = SandboxProcess(pid: getpid()) else {
             throw SandboxError(.host, "the running environment's pid 1 (\(control.pid)) ended as it started")
         }
         self.process = process
+        self.namespaces = SandboxNamespaces(holder: holder, descriptors: namespaces)
         self.control = control
         self.network = network
     }
@@ -42,6 +44,7 @@ public final class HeldSandbox {
         var status: Int32 = 0
         while waitpid(control.pid, &status, 0) < 0 && errno == EINTR {}
         network?.detach()
+        for descriptor in namespaces.descriptors { close(descriptor) }
     }
 
     deinit { release() }
@@ -68,18 +71,6 @@ public struct SandboxProcess: Sendable, Equatable, Codable {
     /// Whether this process still runs (and not another with its pid).
     public var isAlive: Bool { Self.startTime(of: pid) == startTime }
 
-    /// A pidfd of the process, checked to be this one after it was opened (a pidfd keeps
-    /// naming the process it was opened for); nil when it has ended.
-    func open() -> Int32? {
-        let fd = clinux_pidfd_open(pid)
-        guard fd >= 0 else { return nil }
-        guard isAlive else {
-            close(fd)
-            return nil
-        }
-        return fd
-    }
-
     static func startTime(of pid: Int32) -> UInt64? {
         guard pid > 0, let stat = readSmallFile("/proc/\(pid)/stat") else { return nil }
         // The command name (field 2) may hold spaces and parentheses: count from the last ")".
@@ -98,5 +89,55 @@ public struct SandboxProcess: Sendable, Equatable, Codable {
         let count = read(fd, &buffer, buffer.count)
         guard count > 0 else { return nil }
         return String(decoding: buffer[..<count], as: UTF8.self)
+    }
+}
+
+/// A running sandbox's namespaces as a joiner finds them: descriptors of its pid 1's
+/// /proc/PID/ns/ entries, opened while pid 1 was still being set up and kept open by `holder`
+/// (the supervisor). Pid 1 itself cannot be asked later: it is not dumpable (a copy of devenv's
+/// memory, see reaper.c), and the kernel lets only a ptrace-capable caller open the namespaces
+/// of such a process, which a rootless user is not, while the same user may open the
+/// descriptors of a process of its own (/proc/HOLDER/fd/N).
+public struct SandboxNamespaces: Sendable, Equatable, Codable {
+    public var holder: SandboxProcess
+    /// In `csandbox_namespace_names`' order.
+    public var descriptors: [Int32]
+
+    /// The descriptors to join with, opened anew unless the holder is this process; nil when
+    /// the holder has ended. The caller closes them.
+    func open() -> [Int32]? {
+        guard descriptors.count == Int(CSANDBOX_NAMESPACE_COUNT) else { return nil }
+        let own = holder.pid == getpid()
+        var opened: [Int32] = []
+        for descriptor in descriptors {
+            let fd = own ? fcntl(descriptor, F_DUPFD_CLOEXEC, 3) : Glibc.open("/proc/\(holder.pid)/fd/\(descriptor)", O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else {
+                opened.forEach { close($0) }
+                return nil
+            }
+            opened.append(fd)
+        }
+        // Checked after opening: these are the holder's, not those of a process that took its pid.
+        guard holder.isAlive else {
+            opened.forEach { close($0) }
+            return nil
+        }
+        return opened
+    }
+
+    /// Opens pid `pid`'s namespaces (the child devenv just cloned, still dumpable).
+    static func open(of pid: pid_t) throws(SandboxError) -> [Int32] {
+        var opened: [Int32] = []
+        for index in 0..<Int(CSANDBOX_NAMESPACE_COUNT) {
+            let name = String(cString: csandbox_namespace_name(Int32(index)))
+            let fd = Glibc.open("/proc/\(pid)/ns/\(name)", O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else {
+                let error = String(cString: strerror(errno))
+                opened.forEach { close($0) }
+                throw SandboxError(.host, "cannot open /proc/\(pid)/ns/\(name): \(error)")
+            }
+            opened.append(fd)
+        }
+        return opened
     }
 }

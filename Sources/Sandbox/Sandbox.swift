@@ -12,46 +12,46 @@ public enum Sandbox {
         // Only a process in the terminal's foreground may hand the terminal on, and take it back;
         // a command reading something else has no use for it.
         let ownsTerminal = spec.standardInput == nil && isatty(0) == 1 && tcgetpgrp(0) == getpgrp()
-        var (process, network) = try launch(spec, record: record, hold: false, ownsTerminal: ownsTerminal)
+        var (process, network, _) = try launch(spec, record: record, hold: false, ownsTerminal: ownsTerminal)
         defer { network?.detach() }
         return csandbox_wait(&process, ownsTerminal ? 1 : 0)
     }
 
     /// Starts the sandbox with no command (`spec.command` is not run): `HeldSandbox`.
     public static func hold(_ spec: SandboxSpec) throws(SandboxError) -> HeldSandbox {
-        let (process, network) = try launch(spec, record: nil, hold: true, ownsTerminal: false)
+        let (process, network, namespaces) = try launch(spec, record: nil, hold: true, ownsTerminal: false)
         csandbox_stop_forwarding()
-        return try HeldSandbox(control: process, network: network)
+        return try HeldSandbox(control: process, namespaces: namespaces, network: network)
     }
 
     /// Runs `spec`'s command in the running sandbox `target` (`csandbox_join`): of the spec only
     /// the command, environment, working directory, ids, seccomp, foreground and stdio count.
     /// Returns the command's pid, a child of this process.
-    public static func join(_ spec: SandboxSpec, target: SandboxProcess) throws(SandboxError) -> pid_t {
+    public static func join(_ spec: SandboxSpec, target: SandboxNamespaces) throws(SandboxError) -> pid_t {
         try joining(spec, target: target, ownsTerminal: false, forwardSignals: false).pid
     }
 
     /// `join`, then waits for the command: its exit status, 128+N when signal N killed it.
-    public static func joinAndWait(_ spec: SandboxSpec, target: SandboxProcess) throws(SandboxError) -> Int32 {
+    public static func joinAndWait(_ spec: SandboxSpec, target: SandboxNamespaces) throws(SandboxError) -> Int32 {
         let ownsTerminal = spec.standardInput == nil && isatty(0) == 1 && tcgetpgrp(0) == getpgrp()
         var process = try joining(spec, target: target, ownsTerminal: ownsTerminal, forwardSignals: true)
         return csandbox_wait(&process, ownsTerminal ? 1 : 0)
     }
 
-    private static func joining(_ spec: SandboxSpec, target: SandboxProcess, ownsTerminal: Bool,
+    private static func joining(_ spec: SandboxSpec, target: SandboxNamespaces, ownsTerminal: Bool,
                                 forwardSignals: Bool) throws(SandboxError) -> csandbox_process {
         if spec.command.isEmpty { throw SandboxError(.setup, "no command to run") }
-        guard let pidfd = target.open() else {
-            throw SandboxError(.host, "the running environment (pid \(target.pid)) has ended")
+        guard let namespaces = target.open() else {
+            throw SandboxError(.host, "the running environment (held by pid \(target.holder.pid)) has ended")
         }
-        defer { close(pidfd) }
+        defer { namespaces.forEach { close($0) } }
         let filter = try spec.seccomp?.compile()
         let arena = CArena()
         var config = makeConfig(spec, filter: filter, foreground: spec.foreground && ownsTerminal, arena: arena)
         var process = csandbox_process()
         var error = [CChar](repeating: 0, count: 1024)
         var failedErrno: Int32 = 0
-        let failure = withExtendedLifetime(arena) { csandbox_join(&config, pidfd, forwardSignals ? 1 : 0, &process, &error, error.count, &failedErrno) }
+        let failure = withExtendedLifetime(arena) { csandbox_join(&config, namespaces, forwardSignals ? 1 : 0, &process, &error, error.count, &failedErrno) }
         if failure != 0 {
             let code: SandboxError.Code = failure == Int32(CSANDBOX_EXEC.rawValue) ? .exec : .setup
             throw SandboxError(code, message(error), errno: failedErrno)
@@ -73,7 +73,7 @@ public enum Sandbox {
     /// Spawns the sandbox, gives it its ids and network, and starts its command (or, holding,
     /// lets pid 1 wait): the started process and its network.
     private static func launch(_ spec: SandboxSpec, record: LaunchRecord?, hold: Bool,
-                               ownsTerminal: Bool) throws(SandboxError) -> (csandbox_process, OutboundNetwork?) {
+                               ownsTerminal: Bool) throws(SandboxError) -> (csandbox_process, OutboundNetwork?, [Int32]) {
         if let problem = spec.problem { throw SandboxError(.setup, problem) }
         if let unsupported = unsupported(spec) { throw unsupported }
         let filter = try spec.seccomp?.compile()
@@ -91,7 +91,10 @@ public enum Sandbox {
             throw SandboxError(.host, message(error))
         }
 
+        // Opened while the child is still dumpable (before its setup ends), for those who join it.
+        let namespaces: [Int32]
         do {
+            namespaces = hold ? try SandboxNamespaces.open(of: process.pid) : []
             try spec.identity.apply(to: process.pid)
         } catch {
             csandbox_abort(&process)
@@ -102,6 +105,7 @@ public enum Sandbox {
         do {
             network = spec.network == .private ? try OutboundNetwork(attachingTo: process.pid, publishing: spec.ports) : nil
         } catch {
+            namespaces.forEach { close($0) }
             csandbox_abort(&process)
             forget()
             throw error
@@ -109,13 +113,14 @@ public enum Sandbox {
         var failedErrno: Int32 = 0
         let failure = csandbox_start(&process, &error, error.count, &failedErrno)
         if failure != 0 {
+            namespaces.forEach { close($0) }
             network?.detach()
             let code: SandboxError.Code = failure == Int32(CSANDBOX_EXEC.rawValue) ? .exec : .setup
             // A command that is not there is the caller's mistake; the sandbox itself was fine.
             if code == .setup { forget() }
             throw SandboxError(code, message(error), errno: failedErrno)
         }
-        return (process, network)
+        return (process, network, namespaces)
     }
 
     private static func message(_ buffer: [CChar]) -> String {

@@ -123,6 +123,11 @@ import Testing
         #expect(logs.stdout.contains("db: ready"), "\(logs.output)")
         let owner = try project.sh("stat -c %U /data")
         #expect(owner.stdout == "nobody\n", "\(owner.output)")
+        // Joined, a command is as confined as in a sandbox of its own: no capabilities, no new
+        // privileges, seccomp, in the environment's pid namespace (its pid 1 is the holder).
+        let confined = try project.sh("grep -E '^(CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/self/status; cat /proc/1/comm")
+        #expect(confined.stdout == "CapEff:\t0000000000000000\nCapBnd:\t0000000000000000\nNoNewPrivs:\t1\nSeccomp:\t2\ndevenv-init\n",
+                "\(confined.output)")
 
         let pids = Self.pids(environment)
         #expect(pids.count == 4, "\(environment)")
@@ -138,6 +143,8 @@ import Testing
         // The volume outlives down; --volumes deletes it.
         let again = try project.devenv("up", ["-d"])
         try #require(again.status == 0, "\(again.output)")
+        // The fresh run above left a launch record; up makes the next start join instead.
+        #expect(try project.sh(Self.connects(7000)).status == 0, "run after up joins it")
         let runs = try project.devenv("logs", ["db"])
         #expect(runs.stdout.contains("\nruns: 2\n"), "\(runs.output)")
         let wiped = try project.devenv("down", ["--volumes"])

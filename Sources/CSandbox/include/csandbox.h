@@ -133,18 +133,24 @@ int csandbox_start(struct csandbox_process *process, char *error, size_t error_s
  * terminal's foreground one again afterwards (the command may have taken it). */
 int csandbox_wait(struct csandbox_process *process, int reclaim_terminal);
 
-/* Runs config's command inside the running sandbox whose pid 1 is `pidfd` (a pidfd of it), as
- * `docker exec` does: the child enters its user, mount, pid, network, uts, ipc and cgroup
- * namespaces with one setns(2), forks the command into the pid namespace as a child of the
- * caller's (CLONE_PARENT), and the command then becomes config's user with the same hardening as
- * a started one (no capabilities, no_new_privs, seccomp, only fds 0-2). Of the config only argv,
- * envp, cwd, uid, gid, setgroups_allowed, seccomp, foreground and stdio count: the root and the
- * mounts are the running sandbox's. Returns 0 once the command runs, with `process->pid` its pid
- * as the caller sees it (csandbox_wait waits for it), or a csandbox_failure with a message in
- * `error`. With `forward_signals`, signals sent to the caller go on to the command from the
- * moment its pid is known until csandbox_wait returns. */
-int csandbox_join(const struct csandbox_config *config, int pidfd, int forward_signals, struct csandbox_process *process,
-                  char *error, size_t error_size, int *errno_out);
+/* The namespaces a running sandbox is joined by, in the order they are joined: the names are
+ * those of /proc/PID/ns/. */
+enum { CSANDBOX_NAMESPACE_COUNT = 7 };
+/* The name of namespace `index` (0 to CSANDBOX_NAMESPACE_COUNT - 1): "user", "mnt", … */
+const char *csandbox_namespace_name(int index);
+
+/* Runs config's command inside a running sandbox, as `docker exec` does: the child enters the
+ * namespaces `namespaces` names (descriptors of /proc/PID/ns/NAME of its pid 1, in
+ * csandbox_namespace_name's order), forks the command into the pid namespace as a child of the
+ * caller's (CLONE_PARENT), and the command then becomes config's user with the same hardening
+ * as a started one (no capabilities, no_new_privs, seccomp, only fds 0-2). Of the config only
+ * argv, envp, cwd, uid, gid, setgroups_allowed, seccomp, foreground, own_process_group and stdio
+ * count: the root and the mounts are the running sandbox's. Returns 0 once the command runs,
+ * with `process->pid` its pid as the caller sees it (csandbox_wait waits for it), or a
+ * csandbox_failure with a message in `error`. With `forward_signals`, signals sent to the
+ * caller go on to the command from the moment its pid is known until csandbox_wait returns. */
+int csandbox_join(const struct csandbox_config *config, const int *namespaces, int forward_signals,
+                  struct csandbox_process *process, char *error, size_t error_size, int *errno_out);
 
 /* Takes back the signals csandbox_start forwards: a held sandbox has no command to get them. */
 void csandbox_stop_forwarding(void);

@@ -48,7 +48,7 @@ public struct EnvironmentSupervisor {
         let now = Date()
         let state = RunningState(
             name: launch.session.name, project: launch.project.directory, supervisor: getpid(), sandbox: sandbox.process,
-            started: now, network: spec.network.rawValue, ports: spec.ports.map { "\($0.host):\($0.inside)" },
+            namespaces: sandbox.namespaces, started: now, network: spec.network.rawValue, ports: spec.ports.map { "\($0.host):\($0.inside)" },
             services: units.map { RunningState.Service(name: $0.service.name, status: .waiting, since: now) })
         ServiceSupervisor(units: units, state: state, running: running, sandbox: sandbox).run()
     }

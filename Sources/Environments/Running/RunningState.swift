@@ -44,8 +44,10 @@ public struct RunningState: Codable, Sendable, Equatable {
     public var project: String
     /// The supervisor's pid.
     public var supervisor: Int32
-    /// The sandbox's pid 1, which `enter` and `run` join.
+    /// The sandbox's pid 1.
     public var sandbox: SandboxProcess
+    /// What `enter`, `run` and the services join.
+    public var namespaces: SandboxNamespaces
     public var started: Date
     /// `[network] mode`.
     public var network: String
@@ -56,12 +58,13 @@ public struct RunningState: Codable, Sendable, Equatable {
     /// Set when the supervisor is taking the environment down (`down`, Ctrl-C, a failure).
     public var stopping = false
 
-    public init(name: String, project: String, supervisor: Int32, sandbox: SandboxProcess, started: Date, network: String,
-                ports: [String], services: [Service]) {
+    public init(name: String, project: String, supervisor: Int32, sandbox: SandboxProcess, namespaces: SandboxNamespaces, started: Date,
+                network: String, ports: [String], services: [Service]) {
         self.name = name
         self.project = project
         self.supervisor = supervisor
         self.sandbox = sandbox
+        self.namespaces = namespaces
         self.started = started
         self.network = network
         self.ports = ports

@@ -111,7 +111,7 @@ final class ServiceSupervisor {
                 }
             } else if now >= unit.nextReadyCheck, let ready = unit.ready {
                 do throws(SandboxError) {
-                    unit.readyPid = try Sandbox.join(ready, target: state.sandbox)
+                    unit.readyPid = try Sandbox.join(ready, target: state.namespaces)
                 } catch {
                     note(name, "cannot run its ready command: \(error.message)")
                     unit.nextReadyCheck = now.addingTimeInterval(Self.readyInterval)
@@ -128,7 +128,7 @@ final class ServiceSupervisor {
         // Before the command runs, so that the line comes before anything it writes.
         note(name, "starting: \(unit.service.command)")
         do throws(SandboxError) {
-            unit.pid = try Sandbox.join(unit.run, target: state.sandbox)
+            unit.pid = try Sandbox.join(unit.run, target: state.namespaces)
         } catch {
             note(name, "cannot start: \(error.message)")
             update(name) {
