@@ -25,6 +25,9 @@ public struct Template: Sendable {
 
     public static let defaultName = "minimal"
 
+    /// Whether its manifest has `[services]`: its check needs `devenv up -d` first.
+    public var hasServices: Bool { manifest.contains("\n[services.") }
+
     public static func named(_ name: String) -> Template? {
         all.first { $0.name == name }
     }

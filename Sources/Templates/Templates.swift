@@ -142,13 +142,14 @@ console.log(`hello from Node.js ${process.version}`);
         ),
         Template(
             name: "postgres",
-            description: "PostgreSQL 15 server run inside the environment, data in .pgdata",
+            description: "PostgreSQL 15 as a service (devenv up), data in a volume",
             check: "sh pg-hello.sh",
-            ignore: [".pgdata/"],
+            ignore: [],
             manifest: #"""
-# The project's development environment: devenv build makes it, devenv enter opens a shell in it.
-# The database server runs inside the environment, as you, with its data in the repository's
-# .pgdata (ignored by git) and its socket in /tmp: see pg-hello.sh.
+# The project's development environment. devenv up -d starts PostgreSQL 15 as a service of it,
+# as the postgres user, with its data in a volume kept across devenv down and up (devenv down
+# --volumes deletes it); devenv enter and devenv run then reach it on 127.0.0.1:5432: see
+# pg-hello.sh.
 
 [base]
 image = "debian:bookworm"
@@ -157,31 +158,37 @@ image = "debian:bookworm"
 apt = ["postgresql-15"]
 
 [env]
-# psql and the client libraries find the server's socket and user without flags.
-PGHOST = "/tmp"
+# psql and the client libraries find the server and user without flags.
+PGHOST = "127.0.0.1"
 PGUSER = "postgres"
+
+[network]
+# A network of its own: this 5432 is the environment's, so two projects each run their own.
+# To reach it from the host too, publish it (ports = ["15432:5432"], then devenv trust) and
+# let the server listen beyond loopback (listen_addresses='*'), with passwords instead of trust.
+mode = "private"
+
+[services.db]
+user = "postgres"
+command = '''
+[ -f /var/lib/postgresql/data/PG_VERSION ] || /usr/lib/postgresql/15/bin/initdb --pgdata=/var/lib/postgresql/data --username=postgres --auth=trust --no-instructions
+exec /usr/lib/postgresql/15/bin/postgres -D /var/lib/postgresql/data -c listen_addresses=127.0.0.1 -k /tmp
+'''
+ready = "/usr/lib/postgresql/15/bin/pg_isready -h 127.0.0.1 -q"
+restart = "on-failure"
+
+[volumes]
+"/var/lib/postgresql/data" = "pgdata"
 
 """#,
             files: [
                 Template.File(path: "pg-hello.sh", mode: 0o755, contents: #"""
 #!/bin/sh
-# Proves the environment works: devenv run -- sh pg-hello.sh
-# Makes a database cluster in .pgdata (once), starts PostgreSQL on a unix socket in /tmp with no
-# TCP listener, runs a query, and stops the server again.
+# Proves the environment works: devenv up -d, then devenv run -- sh pg-hello.sh
+# Asks the running PostgreSQL service (its data in the pgdata volume) for its version and a row.
 set -eu
-bin=/usr/lib/postgresql/15/bin
-if [ "$(id -u)" = 0 ]; then
-    echo "pg-hello.sh: PostgreSQL refuses to run as root; run devenv as your own user" >&2
-    exit 1
-fi
-if [ ! -f .pgdata/PG_VERSION ]; then
-    "$bin/initdb" --pgdata=.pgdata --username=postgres --auth=trust --no-instructions >/tmp/initdb.log
-fi
-"$bin/pg_ctl" --pgdata=.pgdata --log=/tmp/postgres.log --wait \
-    --options="-k /tmp -c listen_addresses=''" start >/dev/null
-trap '"$bin/pg_ctl" --pgdata=.pgdata --mode=fast --wait stop >/dev/null' EXIT
-version=$("$bin/psql" -h /tmp -U postgres -d postgres -tAc 'SHOW server_version')
-one=$("$bin/psql" -h /tmp -U postgres -d postgres -tAc 'SELECT 1')
+version=$(psql -h 127.0.0.1 -U postgres -d postgres -tAc 'SHOW server_version')
+one=$(psql -h 127.0.0.1 -U postgres -d postgres -tAc 'SELECT 1')
 echo "hello from PostgreSQL $version: SELECT 1 returned $one"
 
 """#),

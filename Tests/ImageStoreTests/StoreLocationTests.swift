@@ -50,17 +50,3 @@ import Glibc
         #expect(stat(root, &info) == 0 && info.st_mode & 0o777 == 0o777, "the refused store was changed")
     }
 }
-
-@Suite struct UnitsTests {
-    @Test func bytesInDecimalUnitsAsDockerImagesPrintsThem() {
-        #expect(Units.bytes(999) == "999 B")
-        #expect(Units.bytes(1500) == "1.5 kB")
-        #expect(Units.bytes(12_300_000) == "12 MB")
-        #expect(Units.bytes(4_200_000_000) == "4.2 GB")
-    }
-
-    @Test func secondsWithTwoDecimalsUnderTenThenOne() {
-        #expect(Units.seconds(.milliseconds(1234)) == "1.23s")
-        #expect(Units.seconds(.milliseconds(12_340)) == "12.3s")
-    }
-}

@@ -25,10 +25,17 @@ import Testing
         try #require(initialized.status == 0, "\(initialized.output)")
         let list = try asUser([devenv, "init", "--list", "--json"])
         let entries = try #require(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]])
-        let check = try #require(entries.first { $0["name"] as? String == name }?["check"] as? String)
+        let entry = try #require(entries.first { $0["name"] as? String == name })
+        let check = try #require(entry["check"] as? String)
 
         let build = try asUser([devenv, "build", "--store", store])
         try #require(build.status == 0, "devenv build of the \(name) template: \(build.output)")
+        // A template with services is checked in its running environment, as init says.
+        if entry["services"] as? Bool == true {
+            let up = try asUser([devenv, "up", "-d", "--store", store])
+            try #require(up.status == 0, "devenv up of the \(name) template: \(up.output)")
+        }
+        defer { if entry["services"] as? Bool == true { _ = try? asUser([devenv, "down", "--volumes", "--store", store]) } }
         let run = try asUser([devenv, "run", "-q", "--store", store, "--", "sh", "-c", check])
         #expect(run.status == 0, "\(name): \(check): \(run.output)")
         #expect(run.stdout.hasPrefix("hello from "), "\(name): \(run.output)")

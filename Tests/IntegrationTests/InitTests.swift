@@ -67,16 +67,22 @@ import Testing
     @Test func baseOverridesTheImageAndIgnoredPathsAreAddedOnce() throws {
         try "build/".write(toFile: repository.path + "/.gitignore", atomically: true, encoding: .utf8)
         let mirror = "registry.example.com/mirror/debian:bookworm"
-        let result = try initialize(["--template", "postgres", "--base", mirror])
+        let result = try initialize(["--template", "python", "--base", mirror])
         #expect(result.status == 0, "\(result.output)")
-        #expect(try read(".devenv/devenv.toml") == Self.template("postgres", "devenv.toml")
+        #expect(try read(".devenv/devenv.toml") == Self.template("python", "devenv.toml")
             .replacingOccurrences(of: "image = \"debian:bookworm\"", with: "image = \"\(mirror)\""))
-        #expect(try read(".gitignore") == "build/\n.pgdata/\n")
-        #expect(result.stdout.contains("added .pgdata/ to .gitignore"), "\(result.stdout)")
-        #expect(FileManager.default.isExecutableFile(atPath: repository.path + "/pg-hello.sh"))
+        #expect(try read(".gitignore") == "build/\n__pycache__/\n")
+        #expect(result.stdout.contains("added __pycache__/ to .gitignore"), "\(result.stdout)")
 
-        #expect(try initialize(["--force", "--template", "postgres"]).status == 0)
-        #expect(try read(".gitignore") == "build/\n.pgdata/\n")
+        #expect(try initialize(["--force", "--template", "python"]).status == 0)
+        #expect(try read(".gitignore") == "build/\n__pycache__/\n")
+
+        // A template with services says to start them first.
+        let services = try initialize(["--force", "--template", "postgres"])
+        #expect(services.status == 0, "\(services.output)")
+        #expect(services.stdout.contains("next: devenv up -d (starts its services), then devenv run -- sh pg-hello.sh proves it works"),
+                "\(services.stdout)")
+        #expect(FileManager.default.isExecutableFile(atPath: repository.path + "/pg-hello.sh"))
 
         let bad = try initialize(["--force", "--base", "Not A Ref"])
         #expect(bad.status == 1)

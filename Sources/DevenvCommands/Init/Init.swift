@@ -100,16 +100,16 @@ struct Init: ParsableCommand {
 
         guard !global.quiet else { return }
         for line in report { Terminal.out(line) }
-        Terminal.out("""
-            next: devenv build, then devenv enter (a shell in the environment); \
-            devenv run -- \(chosen.check.contains("&&") ? "sh -c '\(chosen.check)'" : chosen.check) proves it works
-            """)
+        let check = "devenv run -- " + (chosen.check.contains("&&") ? "sh -c '\(chosen.check)'" : chosen.check)
+        Terminal.out(chosen.hasServices
+            ? "next: devenv up -d (starts its services), then \(check) proves it works; devenv enter for a shell, devenv down to stop"
+            : "next: devenv build, then devenv enter (a shell in the environment); \(check) proves it works")
     }
 
     private func printList() throws {
         if json {
             let entries = Template.all.map { template -> [String: Any] in
-                ["name": template.name, "description": template.description, "check": template.check,
+                ["name": template.name, "description": template.description, "check": template.check, "services": template.hasServices,
                  "files": template.files.map(\.path), "default": template.name == Template.defaultName]
             }
             let data = try JSONSerialization.data(withJSONObject: entries, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])

@@ -36,6 +36,7 @@ public struct EnvironmentUp {
     /// Starts the environment and waits until every service is ready or finished, or `timeout`
     /// passes. A failure takes it down again, naming the service and showing its last log lines.
     public func up(timeout: TimeInterval, services: [String] = []) async throws -> (Outcome, RunningState) {
+        try refuseUnsupportedNetwork()
         let launch = try await launcher.prepareLaunch(command: nil)
         guard let manifest = launch.prepared.manifest else {
             throw DevenvError.user("devenv up needs a project with .devenv/devenv.toml (devenv init writes one)")
@@ -76,6 +77,17 @@ public struct EnvironmentUp {
             }
             try await Task.sleep(for: .milliseconds(Int(Self.poll * 1000)))
         }
+    }
+
+    /// A private network this machine cannot give the environment is refused before anything
+    /// is built.
+    private func refuseUnsupportedNetwork() throws {
+        let project = try Project.discover()
+        guard let manifest = try? project.manifest(home: HostUser.current().home), manifest.network == .private else { return }
+        var probe = SandboxSpec(command: ["true"], environment: [], workingDirectory: "/", hostname: "", layersDirectory: "/", layers: [],
+                                identity: IDMapping.forInvoker(asRoot: false))
+        probe.network = .private
+        if let problem = Sandbox.unsupported(probe) { throw DevenvError.user(problem.message) }
     }
 
     /// After a foreground `up`: prints every service's output as it comes, each line after the
