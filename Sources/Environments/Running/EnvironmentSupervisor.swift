@@ -37,6 +37,14 @@ public struct EnvironmentSupervisor {
         let units = try Self.selected(services, of: manifest).map { service in
             try Self.unit(service, base: spec, session: launch.session, running: running, manifestPath: manifestPath)
         }
+        // Held for the supervisor's life: gc and a rebuild delete none of the layers it runs on.
+        let hold: LayerHold
+        do {
+            hold = try LayerHold(layersDirectory: spec.layersDirectory, layers: spec.layers)
+        } catch {
+            throw DevenvError.internal(error.message)
+        }
+        defer { withExtendedLifetime(hold) {} }
         let sandbox: HeldSandbox
         do {
             sandbox = try Sandbox.hold(spec)
