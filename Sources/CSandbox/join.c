@@ -44,9 +44,10 @@ static int join_child(void *argument) {
     /* Nothing inside may look into this process (its memory is devenv's) before execve. */
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) child_fail(context, STEP_PRIVILEGES, "dumpable", errno);
     /* The user namespace first: its capabilities are what allow joining the others. Each call
-     * names the type it expects, so a descriptor of another kind of namespace is refused. */
+     * names the type it expects, so a descriptor of another kind of namespace is refused; -1 is
+     * one the caller shares already (the host's network). */
     for (int i = 0; i < CSANDBOX_NAMESPACE_COUNT; i++)
-        if (syscall(SYS_setns, join->namespaces[i], csandbox_namespace_types[i]) < 0)
+        if (join->namespaces[i] >= 0 && syscall(SYS_setns, join->namespaces[i], csandbox_namespace_types[i]) < 0)
             child_fail(context, STEP_JOIN, csandbox_namespace_names[i], errno);
     /* setns into a pid namespace moves only the children to come; CLONE_PARENT makes the one
      * that runs the command the caller's own child, which it waits for and signals. */

@@ -104,7 +104,9 @@ public struct SandboxNamespaces: Sendable, Equatable, Codable {
     public var descriptors: [Int32]
 
     /// The descriptors to join with, opened anew unless the holder is this process; nil when
-    /// the holder has ended. The caller closes them.
+    /// the holder has ended. -1 for a namespace the caller is in already: the host's network,
+    /// which a rootless caller could not enter again (it belongs to the host's user namespace).
+    /// The caller closes the others.
     func open() -> [Int32]? {
         guard descriptors.count == Int(CSANDBOX_NAMESPACE_COUNT) else { return nil }
         let own = holder.pid == getpid()
@@ -122,7 +124,14 @@ public struct SandboxNamespaces: Sendable, Equatable, Codable {
             opened.forEach { close($0) }
             return nil
         }
-        return opened
+        return opened.enumerated().map { index, fd in
+            var held = stat(), own = stat()
+            let name = String(cString: csandbox_namespace_name(Int32(index)))
+            guard fstat(fd, &held) == 0, stat("/proc/self/ns/\(name)", &own) == 0,
+                  held.st_ino == own.st_ino, held.st_dev == own.st_dev else { return fd }
+            close(fd)
+            return -1
+        }
     }
 
     /// Opens pid `pid`'s namespaces (the child devenv just cloned, still dumpable).

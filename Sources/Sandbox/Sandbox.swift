@@ -44,7 +44,7 @@ public enum Sandbox {
         guard let namespaces = target.open() else {
             throw SandboxError(.host, "the running environment (held by pid \(target.holder.pid)) has ended")
         }
-        defer { namespaces.forEach { close($0) } }
+        defer { namespaces.filter { $0 >= 0 }.forEach { close($0) } }
         let filter = try spec.seccomp?.compile()
         let arena = CArena()
         var config = makeConfig(spec, filter: filter, foreground: spec.foreground && ownsTerminal, arena: arena)

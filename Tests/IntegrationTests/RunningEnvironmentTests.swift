@@ -156,7 +156,8 @@ import Testing
 
     @Test func aKilledSupervisorTakesItsServicesWithItAndTheNextUpStartsCleanly() throws {
         let temp = try TemporaryDirectory("up-killed")
-        let project = try BuildProject(try Self.manifest("killed", services: """
+        // The host's network: joined without entering it again (a rootless user could not).
+        let project = try BuildProject(try Self.manifest("killed", network: "host", services: """
             [services.sleeper]
             command = "sleep 1000"
             """), store: temp.path + "/store")

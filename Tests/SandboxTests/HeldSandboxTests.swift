@@ -87,11 +87,43 @@ import Testing
                             into: held)
         #expect(seen.status == 0, "the sleep is not in the sandbox's pid namespace: \(seen.output)")
 
-        held.release()
-        #expect(held.hasEnded())
+        // A joined command is this process's child, and pid 1's exit waits until every process of
+        // its pid namespace is reaped: release returns only once the sleep is, so it runs on a
+        // thread of its own while this one reaps.
+        let releasing = Releasing(held)
+        Thread { releasing.release() }.start()
         var status: Int32 = 0
-        #expect(waitpid(pid, &status, 0) == pid)
+        let deadline = Date().addingTimeInterval(10)
+        var reaped = waitpid(pid, &status, WNOHANG)
+        while reaped == 0, Date() < deadline {
+            usleep(20_000)
+            reaped = waitpid(pid, &status, WNOHANG)
+        }
+        if reaped == 0 {
+            kill(pid, SIGKILL)
+            _ = waitpid(pid, &status, 0)
+            Issue.record("the joined sleep still ran 10 s after release")
+        } else {
+            #expect(reaped == pid, "waitpid: \(String(cString: strerror(errno)))")
+        }
         #expect(status & 0x7f == SIGKILL, "the sleep ended with wait status \(status), not by SIGKILL")
+        #expect(releasing.done.wait(timeout: .now() + 10) == .success, "release did not return")
+        #expect(held.hasEnded())
         #expect(throws: SandboxError.self) { try self.join("true", into: held) }
+    }
+}
+
+/// A held sandbox released on another thread.
+final class Releasing: @unchecked Sendable {
+    let held: HeldSandbox
+    let done = DispatchSemaphore(value: 0)
+
+    init(_ held: HeldSandbox) {
+        self.held = held
+    }
+
+    func release() {
+        held.release()
+        done.signal()
     }
 }

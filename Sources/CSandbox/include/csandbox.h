@@ -141,7 +141,7 @@ const char *csandbox_namespace_name(int index);
 
 /* Runs config's command inside a running sandbox, as `docker exec` does: the child enters the
  * namespaces `namespaces` names (descriptors of /proc/PID/ns/NAME of its pid 1, in
- * csandbox_namespace_name's order), forks the command into the pid namespace as a child of the
+ * csandbox_namespace_name's order; -1 for one the caller is in already), forks the command into the pid namespace as a child of the
  * caller's (CLONE_PARENT), and the command then becomes config's user with the same hardening
  * as a started one (no capabilities, no_new_privs, seccomp, only fds 0-2). Of the config only
  * argv, envp, cwd, uid, gid, setgroups_allowed, seccomp, foreground, own_process_group and stdio
