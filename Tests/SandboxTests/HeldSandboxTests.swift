@@ -12,7 +12,7 @@ import Testing
     let layers: String
 
     /// Busybox's applets the commands use, as links in /bin.
-    static let applets = ["sh", "cat", "echo", "sleep", "grep"]
+    static let applets = ["sh", "cat", "echo", "sleep", "grep", "readlink"]
 
     init() throws {
         scratch = try TemporaryDirectory("held-sandbox")
@@ -71,6 +71,23 @@ import Testing
         // The sandbox outlives its commands.
         #expect(!held.hasEnded())
         #expect(try join("exit 0", into: held).status == 0)
+    }
+
+    /// `[network] mode = "host"`, the default: the sandbox has no network namespace of its own,
+    /// and a joined command stays in the host's, which a rootless user could not enter again.
+    @Test func aSandboxOnTheHostsNetworkIsJoinedInTheHostsNetwork() throws {
+        var spec = spec()
+        spec.network = .host
+        let held = try Sandbox.hold(spec)
+        defer { held.release() }
+        let hostNetwork = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/net")
+        let joined = try join("readlink /proc/self/ns/net", into: held)
+        #expect(joined.status == 0 && joined.output == hostNetwork + "\n", "\(joined.output)")
+        // And the sandbox's own network namespace otherwise.
+        let isolated = try Sandbox.hold(self.spec())
+        defer { isolated.release() }
+        let own = try join("readlink /proc/self/ns/net", into: isolated)
+        #expect(own.status == 0 && own.output.hasPrefix("net:[") && own.output != hostNetwork + "\n", "\(own.output)")
     }
 
     @Test func releaseEndsEverythingInTheSandboxAndNothingJoinsAfter() throws {
