@@ -21,7 +21,7 @@ public enum Units {
 
     /// How long something has run, as `ps` shows it: "45s", "12m03s", "3h07m", "2d04h".
     public static func uptime(_ seconds: Double) -> String {
-        let total = max(0, Int(seconds))
+        let total = seconds.isFinite ? max(0, Int(min(seconds, 1e15))) : 0
         let (days, hours, minutes, rest) = (total / 86400, total / 3600 % 24, total / 60 % 60, total % 60)
         if days > 0 { return String(format: "%dd%02dh", days, hours) }
         if hours > 0 { return String(format: "%dh%02dm", hours, minutes) }

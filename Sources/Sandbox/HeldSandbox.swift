@@ -29,13 +29,12 @@ public final class HeldSandbox {
         guard control.control_fd >= 0 else { return true }
         var status: Int32 = 0
         guard waitpid(control.pid, &status, WNOHANG) == control.pid else { return false }
-        close(control.control_fd)
-        control.control_fd = -1
-        network?.detach()
+        finish()
         return true
     }
 
-    /// Ends the sandbox and everything in it, and waits for pid 1.
+    /// Ends the sandbox and everything in it, and waits for pid 1. The kernel lets pid 1 go only
+    /// once every process of its namespace is reaped: reap the commands joined from here first.
     public func release() {
         guard control.control_fd >= 0 else { return }
         // Pid 1 leaves at the control socket's end of file: close first, then wait.
@@ -43,6 +42,13 @@ public final class HeldSandbox {
         control.control_fd = -1
         var status: Int32 = 0
         while waitpid(control.pid, &status, 0) < 0 && errno == EINTR {}
+        finish()
+    }
+
+    /// After pid 1 was reaped: the network helper and the namespace descriptors go too.
+    private func finish() {
+        if control.control_fd >= 0 { close(control.control_fd) }
+        control.control_fd = -1
         network?.detach()
         for descriptor in namespaces.descriptors { close(descriptor) }
     }

@@ -120,4 +120,32 @@ import Testing
         #expect(try RunningEnvironmentTests.running(pg15).isEmpty)
         #expect(!Self.postgresAnswers(port15) && !Self.postgresAnswers(port17))
     }
+
+    /// The postgres template as `devenv init` writes it, checked as init says: `up -d`, then its
+    /// check in a shell that joins the running environment. PostgreSQL refuses root, so as root
+    /// this is the service's `user` at work.
+    @Test func thePostgresTemplatesCheckPassesInItsRunningEnvironment() throws {
+        let temp = try TemporaryDirectory("postgres-template")
+        let project = temp.path + "/project", store = temp.path + "/store"
+        try FileManager.default.createDirectory(atPath: project, withIntermediateDirectories: true)
+        try #require(try Shell.run("git", ["init", "-q", project]).status == 0)
+        let devenv = try TestEnvironment.binary()
+        /// devenv COMMAND --store STORE ARGUMENTS… in the project.
+        func run(_ arguments: [String]) throws -> Shell.Result {
+            try Shell.run("/usr/bin/env", ["-C", project, devenv, arguments[0], "--store", store] + arguments.dropFirst())
+        }
+        let initialized = try run(["init", "-q", "--template", "postgres", "--base", try BuildProject.base()])
+        try #require(initialized.status == 0, "\(initialized.output)")
+        guard RootlessBuildTests.hasSubordinateIDs() || getuid() == 0 else {
+            let refused = try run(["up", "-d"])
+            #expect(refused.status == 1 && refused.stderr.contains("fix: add subordinate ids"), "\(refused.output)")
+            return
+        }
+        let up = try run(["up", "-d"])
+        try #require(up.status == 0, "\(up.output)")
+        defer { _ = try? run(["down", "--volumes"]) }
+        let check = try run(["run", "-q", "--", "sh", "pg-hello.sh"])
+        #expect(check.status == 0 && check.stdout.hasPrefix("hello from PostgreSQL 15."), "\(check.output)")
+        #expect(check.stdout.hasSuffix("SELECT 1 returned 1\n"), "\(check.output)")
+    }
 }

@@ -243,4 +243,38 @@ import Testing
         let sleepers = try Shell.run("pgrep", ["-f", "^sleep 1234$"])
         #expect(sleepers.stdout.isEmpty, "the service outlived the failed up: \(sleepers.stdout)")
     }
+
+    /// Without -d, up shows the services' output, each line after the service's name, and
+    /// Ctrl-C (SIGINT) takes the environment down.
+    @Test func inTheForegroundUpFollowsTheLogsAndCtrlCTakesItDown() throws {
+        let temp = try TemporaryDirectory("up-foreground")
+        let project = try BuildProject(try Self.manifest("foreground", services: """
+            [services.talker]
+            command = "echo hello from talker; sleep 1000"
+            """), store: temp.path + "/store")
+        let built = try project.devenv("build", ["-q"])
+        try #require(built.status == 0, "\(built.output)")
+        let output = temp.path + "/up.out"
+        FileManager.default.createFile(atPath: output, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try TestEnvironment.binary())
+        process.arguments = ["up", "-C", project.path, "--store", project.store]
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
+        let deadline = Date().addingTimeInterval(60)
+        var shown = ""
+        while !shown.contains("talker | hello from talker"), process.isRunning, Date() < deadline {
+            usleep(100_000)
+            shown = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        }
+        #expect(shown.contains("talker | hello from talker"), "\(shown)")
+        let pids = Self.pids(try #require(try Self.running(project).first))
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(Self.awaitGone(pids).isEmpty, "left running after Ctrl-C")
+        #expect(try Self.running(project).isEmpty)
+    }
 }

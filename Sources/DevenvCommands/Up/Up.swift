@@ -44,7 +44,8 @@ struct Up: AsyncParsableCommand {
     func run() async throws {
         try global.enterDirectory()
         let up = EnvironmentUp(launcher: Self.launcher(global), onLine: { if !global.quiet { Terminal.note($0) } })
-        let (outcome, state) = try await up.up(timeout: timeout, services: services)
+        let started = try await up.up(timeout: timeout, services: services)
+        let (outcome, state) = (started.outcome, started.state)
         let ports = state.ports.map { "127.0.0.1:" + $0.replacingOccurrences(of: ":", with: " → ") }
         switch outcome {
         case .alreadyUp:
@@ -56,7 +57,7 @@ struct Up: AsyncParsableCommand {
                           + (detach ? " (devenv logs -f, devenv enter, devenv down)" : "; Ctrl-C stops it"))
         }
         if !detach, outcome == .ready {
-            try await up.follow(state, running: try await up.running().0, output: Terminal.out)
+            try await up.follow(state, running: started.running, output: Terminal.out)
         }
     }
 

@@ -21,6 +21,13 @@ public struct EnvironmentUp {
         self.onLine = onLine
     }
 
+    /// What `up` did, and the environment it is about.
+    public struct Started: Sendable {
+        public var outcome: Outcome
+        public var state: RunningState
+        public var running: RunningEnvironment
+    }
+
     /// How `up` ended.
     public enum Outcome: Sendable, Equatable {
         /// Every service is ready (or done); the environment runs on.
@@ -35,7 +42,7 @@ public struct EnvironmentUp {
 
     /// Starts the environment and waits until every service is ready or finished, or `timeout`
     /// passes. A failure takes it down again, naming the service and showing its last log lines.
-    public func up(timeout: TimeInterval, services: [String] = []) async throws -> (Outcome, RunningState) {
+    public func up(timeout: TimeInterval, services: [String] = []) async throws -> Started {
         try refuseUnsupportedNetwork()
         let launch = try await launcher.prepareLaunch(command: nil)
         guard let manifest = launch.prepared.manifest else {
@@ -44,7 +51,7 @@ public struct EnvironmentUp {
         _ = try EnvironmentSupervisor.selected(services, of: manifest)
         try EnvironmentSupervisor.check(manifest, spec: launch.spec, manifestPath: launch.project.manifestPath)
         let running = RunningEnvironment(environmentDirectory: launch.environmentDirectory)
-        if let state = running.current() { return (.alreadyUp, state) }
+        if let state = running.current() { return Started(outcome: .alreadyUp, state: state, running: running) }
         try HostPath.makeDirectory(running.runDirectory, mode: 0o700)
         let supervisor = try spawnSupervisor(project: launch.project.directory, store: launch.prepared.store.root, services: services,
                                              running: running)
@@ -60,7 +67,9 @@ public struct EnvironmentUp {
                     let problem = failed.problem ?? "failed"
                     throw failure("service \(failed.name) \(problem)", service: failed.name, running: running, supervisor: supervisor)
                 }
-                if state.services.allSatisfy({ $0.status == .ready || $0.status == .exited }) { return (.ready, state) }
+                if state.services.allSatisfy({ $0.status == .ready || $0.status == .exited }) {
+                    return Started(outcome: .ready, state: state, running: running)
+                }
             }
             if let exit = Self.exitStatus(of: supervisor) {
                 throw DevenvError.user("""
@@ -209,7 +218,7 @@ public struct EnvironmentUp {
 
     /// The last `lines` lines of the file at `path`.
     static func tail(_ path: String, lines: Int) -> [String] {
-        guard let data = FileManager.default.contents(atPath: path) else { return [] }
+        guard let data = FileManager.default.contents(atPath: path), !data.isEmpty else { return [] }
         return String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
             .dropLast(data.last == UInt8(ascii: "\n") ? 1 : 0).suffix(lines).map(String.init)
     }
@@ -221,6 +230,8 @@ public struct LogFollower {
     public let prefix: String
     private var offset: UInt64 = 0
     private var partial = Data()
+    /// The file read so far: a new run's log is a new file (the old one renamed to NAME.log.1).
+    private var inode: UInt64?
 
     public init(path: String, prefix: String) {
         self.path = path
@@ -232,9 +243,12 @@ public struct LogFollower {
         guard let handle = FileHandle(forReadingAtPath: path) else { return [] }
         defer { try? handle.close() }
         // A new run rotated the log: start over.
-        if let size = try? handle.seekToEnd(), size < offset {
+        var info = stat()
+        let current = fstat(handle.fileDescriptor, &info) == 0 ? UInt64(info.st_ino) : nil
+        if current != inode || ((try? handle.seekToEnd()) ?? 0) < offset {
             offset = 0
             partial = Data()
+            inode = current
         }
         guard (try? handle.seek(toOffset: offset)) != nil, let data = try? handle.readToEnd(), !data.isEmpty else { return [] }
         offset += UInt64(data.count)
