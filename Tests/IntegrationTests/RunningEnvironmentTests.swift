@@ -88,10 +88,18 @@ import Testing
         try #require(trusted.status == 0, "\(trusted.output)")
 
         guard RootlessBuildTests.hasSubordinateIDs() || getuid() == 0 else {
+            // Without subordinate ids: no private network, said before anything is built …
             let refused = try project.devenv("up", ["-d"])
-            #expect(refused.status == 1, "\(refused.output)")
-            #expect(refused.stderr.contains("service \"db\" runs as nobody") && refused.stderr.contains("single-id mapping"), "\(refused.stderr)")
-            #expect(refused.stderr.contains("fix: add subordinate ids"), "\(refused.stderr)")
+            #expect(refused.status == 1 && refused.stderr.contains("a private network needs id 0"), "\(refused.output)")
+            #expect(!refused.stderr.contains("Building"), "\(refused.stderr)")
+            // … and no service of another user, said before anything starts.
+            let manifest = try String(contentsOfFile: project.manifestPath, encoding: .utf8)
+            try project.write(manifest.replacingOccurrences(of: "mode = \"private\"", with: "mode = \"none\"")
+                .replacingOccurrences(of: "ports = [\"\(port):8000\"]", with: ""))
+            let single = try project.devenv("up", ["-d"])
+            #expect(single.status == 1, "\(single.output)")
+            #expect(single.stderr.contains("service \"db\" runs as nobody") && single.stderr.contains("single-id mapping"), "\(single.stderr)")
+            #expect(single.stderr.contains("fix: add subordinate ids"), "\(single.stderr)")
             #expect(try Self.running(project).isEmpty)
             return
         }
@@ -276,5 +284,25 @@ import Testing
         #expect(process.terminationStatus == 0)
         #expect(Self.awaitGone(pids).isEmpty, "left running after Ctrl-C")
         #expect(try Self.running(project).isEmpty)
+    }
+
+    /// A service that ignores SIGTERM is killed after the grace period, and down still leaves
+    /// nothing behind.
+    @Test func aServiceThatIgnoresSIGTERMIsKilledAfterTheGracePeriod() throws {
+        let temp = try TemporaryDirectory("up-stubborn")
+        let project = try BuildProject(try Self.manifest("stubborn", services: """
+            [services.stubborn]
+            command = "trap '' TERM; echo ignoring TERM; sleep 1000"
+            """), store: temp.path + "/store")
+        let up = try project.devenv("up", ["-d"])
+        try #require(up.status == 0, "\(up.output)")
+        let pids = Self.pids(try #require(try Self.running(project).first))
+        let down = try project.devenv("down")
+        #expect(down.status == 0 && down.stderr.contains("Stopped stubborn"), "\(down.output)")
+        #expect(Self.awaitGone(pids).isEmpty, "left running after down")
+        let logs = try project.devenv("logs", ["stubborn"])
+        #expect(logs.stdout.contains("ignoring TERM"), "\(logs.stdout)")
+        #expect(logs.stdout.contains("stubborn: still running after 10 s: killing it"), "\(logs.stdout)")
+        #expect(logs.stdout.contains("stubborn: stopped"), "\(logs.stdout)")
     }
 }

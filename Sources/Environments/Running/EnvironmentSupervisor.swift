@@ -24,7 +24,13 @@ public struct EnvironmentSupervisor {
         }
         let running = RunningEnvironment(environmentDirectory: launch.environmentDirectory)
         for directory in [running.runDirectory, running.logsDirectory] { try HostPath.makeDirectory(directory, mode: 0o700) }
-        guard let lock = FileLock.tryAcquire(running.lockPath) else {
+        // `ps` or `up` checking a stale state holds the lock for an instant: try for a moment.
+        var acquired = FileLock.tryAcquire(running.lockPath)
+        for _ in 0..<10 where acquired == nil {
+            try await Task.sleep(for: .milliseconds(20))
+            acquired = FileLock.tryAcquire(running.lockPath)
+        }
+        guard let lock = acquired else {
             throw DevenvError.user("\(launch.session.name) is already up (devenv ps; devenv down to stop it)")
         }
         defer { withExtendedLifetime(lock) {} }

@@ -72,6 +72,10 @@ public struct EnvironmentUp {
                 }
             }
             if let exit = Self.exitStatus(of: supervisor) {
+                // Another up of the same project got there first.
+                if let other = running.current(), other.supervisor != supervisor {
+                    return Started(outcome: .alreadyUp, state: other, running: running)
+                }
                 throw DevenvError.user("""
                     \(launch.session.name) did not come up (its supervisor exited with status \(exit)):
                     \(Self.tail(running.supervisorLog, lines: Self.logLines).joined(separator: "\n"))
