@@ -61,6 +61,14 @@ import Testing
         return ([environment["supervisor"] as? Int, sandbox].compactMap { $0 } + services).map(Int32.init)
     }
 
+    /// The pids whose /proc/PID/cmdline is `commandLine` (arguments NUL-terminated).
+    static func processes(commandLine: String) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter {
+            FileManager.default.contents(atPath: "/proc/\($0)/cmdline").map { String(decoding: $0, as: UTF8.self) } == commandLine
+        }
+    }
+
     static func awaitGone(_ pids: [Int32]) -> [Int32] {
         let deadline = Date().addingTimeInterval(10)
         while pids.contains(where: alive), Date() < deadline { usleep(50_000) }
@@ -248,8 +256,7 @@ import Testing
         #expect(timedOut.status == 1, "\(timedOut.output)")
         #expect(timedOut.stderr.contains("never not ready after 2 s (its ready command `test -e /nonexistent` has not succeeded)"), "\(timedOut.stderr)")
         #expect(try Self.running(project).isEmpty)
-        let sleepers = try Shell.run("pgrep", ["-f", "^sleep 1234$"])
-        #expect(sleepers.stdout.isEmpty, "the service outlived the failed up: \(sleepers.stdout)")
+        #expect(Self.processes(commandLine: "sleep\u{0}1234\u{0}").filter(Self.alive).isEmpty, "the service outlived the failed up")
     }
 
     /// Without -d, up shows the services' output, each line after the service's name, and
