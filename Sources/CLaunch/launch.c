@@ -344,14 +344,74 @@ static int run_record(struct record *r, const struct invocation *inv, const char
     return csandbox_wait(&process, owns_terminal);
 }
 
+/* Field 22 of /proc/PID/stat (the start time), or 0 when there is no such process. */
+static unsigned long long start_time(pid_t pid) {
+    char path[64], stat[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t n = read(fd, stat, sizeof stat - 1);
+    close(fd);
+    if (n <= 0) return 0;
+    stat[n] = '\0';
+    /* The command name (field 2) may hold spaces and parentheses: count from the last ")". */
+    char *cursor = strrchr(stat, ')');
+    if (!cursor) return 0;
+    for (int field = 2; field < 22 && cursor; field++) cursor = strchr(cursor + 1, ' ');
+    return cursor ? strtoull(cursor + 1, NULL, 10) : 0;
+}
+
+/* What EnvironmentLauncher.join does, from a join record: the exit status, or -1 when the
+ * running environment could not be joined (nothing ran; the reason is in `error`). The
+ * namespaces are the holder's descriptors, opened through /proc/HOLDER/fd (as SandboxNamespaces
+ * does) and believed only if the holder is still the process that started then. */
+static int join_record(struct record *r, const struct invocation *inv, const char *cwd, char *error, size_t error_size) {
+    r->config.cwd = cwd;
+    r->config.argv = inv->enter ? (char *const *)r->argv : inv->command;
+    int owns_terminal = isatty(0) == 1 && tcgetpgrp(0) == getpgrp();
+    r->config.foreground = r->foreground && owns_terminal;
+    int fds[CSANDBOX_NAMESPACE_COUNT];
+    int opened = 0;
+    for (; opened < CSANDBOX_NAMESPACE_COUNT; opened++) {
+        int held = r->joined.fds[opened];
+        fds[opened] = -1;
+        if (held < 0) continue;
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)r->joined.holder, held);
+        if ((fds[opened] = open(path, O_RDONLY | O_CLOEXEC)) < 0) break;
+    }
+    int result = -1;
+    if (opened < CSANDBOX_NAMESPACE_COUNT) {
+        snprintf(error, error_size, "the running environment's supervisor (pid %d) is gone", (int)r->joined.holder);
+    } else if (start_time(r->joined.holder) != r->joined.holder_start) {
+        snprintf(error, error_size, "pid %d is no longer the running environment's supervisor", (int)r->joined.holder);
+    } else {
+        if (*r->notes) say("%s", r->notes);
+        struct csandbox_process process;
+        int failed_errno = 0;
+        int failure = csandbox_join(&r->config, fds, 1, &process, error, error_size, &failed_errno);
+        if (failure == CSANDBOX_EXEC) {
+            say("devenv: error: %s", error);
+            result = failed_errno == ENOENT ? 127 : 126;
+        } else if (!failure) {
+            result = csandbox_wait(&process, owns_terminal);
+        }
+    }
+    for (int i = 0; i < opened && i < CSANDBOX_NAMESPACE_COUNT; i++)
+        if (fds[i] >= 0) close(fds[i]);
+    return result;
+}
+
 /* `run` or `enter` from the record, which this frees: 1 with the command's exit status in
  * `*status`, or 0 (a miss). */
 static int start_from_record(struct record *r, const struct invocation *inv, const struct place *place, const char *key,
                              const char *path, int *status) {
-    /* Held before the layers are checked: from here on gc deletes none of them. */
-    char held[PATH_MAX];
-    int hold = claunch_hold_layers(r->config.layers_dir, r->config.lowers, r->config.lower_count, held, sizeof held);
-    if (hold < 0) {
+    /* Held before the layers are checked: from here on gc deletes none of them. A joined
+     * environment's supervisor holds its own. */
+    int join = r->join;
+    char held[PATH_MAX] = "";
+    int hold = join ? -1 : claunch_hold_layers(r->config.layers_dir, r->config.lowers, r->config.lower_count, held, sizeof held);
+    if (hold < 0 && !join) {
         record_free(r);
         return miss("cannot mark the layers in use");
     }
@@ -359,8 +419,8 @@ static int start_from_record(struct record *r, const struct invocation *inv, con
     const char *reason = stale(r, key, place->core, why, sizeof why);
     if (!reason && !inside_directory(place, r->mount_point, cwd, sizeof cwd)) reason = "the working directory is not below the project";
     if (!reason) {
-        if (tracing()) say("devenv: fast start from %s", path);
-        *status = run_record(r, inv, cwd, error, sizeof error);
+        if (tracing()) say(r->join ? "devenv: fast start from %s (joining the running environment)" : "devenv: fast start from %s", path);
+        *status = r->join ? join_record(r, inv, cwd, error, sizeof error) : run_record(r, inv, cwd, error, sizeof error);
     }
     claunch_release_layers(hold, held);
     record_free(r);
@@ -369,7 +429,7 @@ static int start_from_record(struct record *r, const struct invocation *inv, con
     /* Nothing ran. Whatever made the recorded sandbox fail (a damaged record, a host that
      * changed in a way no check covers), the full start decides afresh and says what is wrong. */
     unlink(path);
-    snprintf(why, sizeof why, "the recorded sandbox failed to start (%s)", error);
+    snprintf(why, sizeof why, join ? "the running environment could not be joined (%s)" : "the recorded sandbox failed to start (%s)", error);
     return miss(why);
 }
 

@@ -167,6 +167,11 @@ int claunch_record_write(const char *path, const struct csandbox_config *config,
     if (config->seccomp_filter) entry(&w, TAG_SECCOMP, config->seccomp_filter, config->seccomp_length);
     entry_u32(&w, TAG_NEW_NETWORK, config->new_network ? 1 : 0);
     entry_u32(&w, TAG_IDMAP, config->idmap_uid_map ? 1 : 0);
+    if (input->join) {
+        struct record_join join = {.holder = input->join_holder, .holder_start = input->join_holder_start};
+        for (int i = 0; i < CSANDBOX_NAMESPACE_COUNT; i++) join.fds[i] = input->join_fds[i];
+        entry(&w, TAG_JOIN, &join, sizeof join);
+    }
     return write_out(&w, path, error, error_size);
 }
 
@@ -512,6 +517,11 @@ static int decode_entry(struct record *r, struct decoding *d, uint16_t tag, cons
     case TAG_ANSWER_ERR:
         r->answer_err = payload;
         r->answer_err_length = length;
+        return 0;
+    case TAG_JOIN:
+        if (length != sizeof r->joined) return -1;
+        memcpy(&r->joined, payload, sizeof r->joined);
+        r->join = 1;
         return 0;
     default:
         return -1;

@@ -15,7 +15,7 @@
 
 #define RECORD_MAGIC "DVLR"
 /* Bumped whenever an entry changes meaning: an old record is then a miss, never misread. */
-#define RECORD_VERSION 5u
+#define RECORD_VERSION 6u
 #define RECORD_HEADER_SIZE 16
 
 /* FNV-1a, 64 bits, continuing from `hash` (start with FNV_OFFSET): the record's checksum and
@@ -33,6 +33,20 @@ enum record_tag {
     /* An answer record (`build`, `status`) has these instead of a sandbox: what to print and the
      * exit status. */
     TAG_ANSWER_OUT, TAG_ANSWER_ERR, TAG_ANSWER_STATUS,
+    /* A join record (run/enter while the project is up): struct record_join. The sandbox is
+     * joined, not started; the config is the command's, the rest as a full start records it. */
+    TAG_JOIN,
+};
+
+/* Where the running environment's namespaces are: descriptors `fds` (csandbox_namespace_name's
+ * order; -1 for one the caller shares) held open by process `holder`, which started at
+ * `holder_start` (field 22 of /proc/PID/stat), so a process reusing its pid is not asked. */
+struct record_join {
+    int32_t holder;
+    uint32_t reserved;
+    uint64_t holder_start;
+    int32_t fds[CSANDBOX_NAMESPACE_COUNT];
+    uint32_t padding;
 };
 
 /* What stat() found at a checked path when the record was written. */
@@ -78,6 +92,9 @@ struct record {
     struct csandbox_file *files;
     size_t file_count;
     struct csandbox_config config;  /* argv, cwd, foreground and stdio left for the launcher */
+
+    int join;                       /* a join record: `joined` says where */
+    struct record_join joined;
 
     int answer;                     /* an answer record: no sandbox, these instead */
     const char *answer_out, *answer_err;

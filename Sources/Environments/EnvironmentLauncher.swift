@@ -66,18 +66,21 @@ public struct EnvironmentLauncher {
         let launch = try await prepareLaunch(command: command)
         for note in launch.notes { onNote(note) }
         let running = RunningEnvironment(environmentDirectory: launch.environmentDirectory)
-        if launch.prepared.manifest != nil, request.image == nil {
-            if let state = running.current() {
-                if !request.asRoot, request.network == nil { return try join(launch.spec, state: state) }
+        var joining: RunningState?
+        if launch.prepared.manifest != nil, request.image == nil, let state = running.current() {
+            if !request.asRoot, request.network == nil {
+                joining = state
+            } else {
                 onNote("devenv: note: \(launch.session.name) is up; --root and --network start a sandbox of their own, apart from its services")
             }
         }
         let store = launch.prepared.store
         let project = launch.project
         let spec = launch.spec
-        // The launcher starts no network helper: a private network always goes through here.
+        // The launcher starts no network helper: a private network goes through here, unless
+        // the command joins one that runs already.
         var record: LaunchRecord?
-        if let requestedRecord, spec.network != .private,
+        if let requestedRecord, spec.network != .private || joining != nil,
            requestedRecord.key == LaunchRecord.runKey(verb: command == nil ? "enter" : "run", store: store.root, project: project.directory,
                                                       image: request.image, root: request.asRoot, network: request.network?.rawValue,
                                                       quiet: request.quiet),
@@ -93,6 +96,7 @@ public struct EnvironmentLauncher {
                 + checks(project: project, prepared: launch.prepared, access: launch.access, session: launch.session,
                          environmentDirectory: launch.environmentDirectory)
         }
+        if let joining { return try join(spec, state: joining, record: record) }
         return try start(spec, record: record, store: store)
     }
 
@@ -136,9 +140,11 @@ public struct EnvironmentLauncher {
 
     /// Runs the command in the running environment, as the session would have run it in a
     /// sandbox of its own: same command, variables, working directory and user.
-    private func join(_ spec: SandboxSpec, state: RunningState) throws -> Int32 {
+    /// With a `record`, the launcher's next start joins it itself, while the state file (which
+    /// the record checks) is the same.
+    private func join(_ spec: SandboxSpec, state: RunningState, record: LaunchRecord?) throws -> Int32 {
         do {
-            return try Sandbox.joinAndWait(spec, target: state.namespaces)
+            return try Sandbox.joinAndWait(spec, target: state.namespaces, record: record)
         } catch let error where error.code == .exec {
             onNote("devenv: error: \(error.message)")
             return error.errno == ENOENT ? 127 : 126

@@ -31,6 +31,9 @@ public struct LaunchRecord: Sendable {
     public var variables: [String] = []
     /// Inputs changed at or after this instant may have changed after devenv read them.
     public var notAfter: timespec
+    /// For a join record: the running environment's namespaces, as the holder keeps them
+    /// (set by `Sandbox.joinAndWait`).
+    var join: SandboxNamespaces?
 
     public init(path: String, key: String, corePath: String, projectDirectory: String, mountPoint: String, notAfter: timespec) {
         self.path = path
@@ -111,6 +114,14 @@ public struct LaunchRecord: Sendable {
         input.gid_map = arena.string(identity.gidMap)
         input.newuidmap = arena.string(IDMapping.helper("newuidmap"))
         input.newgidmap = arena.string(IDMapping.helper("newgidmap"))
+        if let join, join.descriptors.count == Int(CSANDBOX_NAMESPACE_COUNT) {
+            input.join = 1
+            input.join_holder = join.holder.pid
+            input.join_holder_start = join.holder.startTime
+            withUnsafeMutableBytes(of: &input.join_fds) { raw in
+                for (index, descriptor) in join.descriptors.enumerated() { raw.storeBytes(of: descriptor, toByteOffset: index * 4, as: Int32.self) }
+            }
+        }
         var error = [CChar](repeating: 0, count: 1024)
         let result = withUnsafePointer(to: config) { claunch_record_write(path, $0, &input, &error, error.count) }
         guard result >= 0 else {

@@ -28,18 +28,19 @@ public enum Sandbox {
     /// the command, environment, working directory, ids, seccomp, foreground and stdio count.
     /// Returns the command's pid, a child of this process.
     public static func join(_ spec: SandboxSpec, target: SandboxNamespaces) throws(SandboxError) -> pid_t {
-        try joining(spec, target: target, ownsTerminal: false, forwardSignals: false).pid
+        try joining(spec, target: target, ownsTerminal: false, forwardSignals: false, record: nil).pid
     }
 
     /// `join`, then waits for the command: its exit status, 128+N when signal N killed it.
-    public static func joinAndWait(_ spec: SandboxSpec, target: SandboxNamespaces) throws(SandboxError) -> Int32 {
+    /// With a `record`, first leaves the join for the launcher's next fast start.
+    public static func joinAndWait(_ spec: SandboxSpec, target: SandboxNamespaces, record: LaunchRecord? = nil) throws(SandboxError) -> Int32 {
         let ownsTerminal = spec.standardInput == nil && isatty(0) == 1 && tcgetpgrp(0) == getpgrp()
-        var process = try joining(spec, target: target, ownsTerminal: ownsTerminal, forwardSignals: true)
+        var process = try joining(spec, target: target, ownsTerminal: ownsTerminal, forwardSignals: true, record: record)
         return csandbox_wait(&process, ownsTerminal ? 1 : 0)
     }
 
-    private static func joining(_ spec: SandboxSpec, target: SandboxNamespaces, ownsTerminal: Bool,
-                                forwardSignals: Bool) throws(SandboxError) -> csandbox_process {
+    private static func joining(_ spec: SandboxSpec, target: SandboxNamespaces, ownsTerminal: Bool, forwardSignals: Bool,
+                                record: LaunchRecord?) throws(SandboxError) -> csandbox_process {
         if spec.command.isEmpty { throw SandboxError(.setup, "no command to run") }
         guard let namespaces = target.open() else {
             throw SandboxError(.host, "the running environment (held by pid \(target.holder.pid)) has ended")
@@ -48,6 +49,13 @@ public enum Sandbox {
         let filter = try spec.seccomp?.compile()
         let arena = CArena()
         var config = makeConfig(spec, filter: filter, foreground: spec.foreground && ownsTerminal, arena: arena)
+        if var record {
+            // The holder's own numbers, -1 where this process shares the namespace already.
+            record.join = SandboxNamespaces(holder: target.holder,
+                                            descriptors: zip(target.descriptors, namespaces).map { $1 < 0 ? -1 : $0 })
+            // A record that cannot be written only means no fast start next time.
+            _ = try? record.write(config: config, spec: spec, arena: arena)
+        }
         var process = csandbox_process()
         var error = [CChar](repeating: 0, count: 1024)
         var failedErrno: Int32 = 0

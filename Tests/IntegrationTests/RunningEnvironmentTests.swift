@@ -183,9 +183,25 @@ import Testing
         let environment = try #require(try Self.running(project).first)
         let pids = Self.pids(environment)
         #expect(pids.count == 3, "\(environment)")
+        // The second run joins through the launcher's record, without devenv-core; both see the
+        // service.
+        let sees = "grep -qx 'sleep' /proc/[0-9]*/comm && echo sees the sleeper"
+        let traced = ["DEVENV_TRACE_START=1", try TestEnvironment.binary(), "run", "-C", project.path, "--store", project.store, "--",
+                      "sh", "-c", sees]
+        let first = try Shell.run("/usr/bin/env", traced)
+        #expect(first.stdout == "sees the sleeper\n", "\(first.output)")
+        let second = try Shell.run("/usr/bin/env", traced)
+        #expect(second.stdout == "sees the sleeper\n", "\(second.output)")
+        #expect(second.stderr.contains("(joining the running environment)"), "\(second.stderr)")
+
         kill(Int32(try #require(environment["supervisor"] as? Int)), SIGKILL)
         #expect(Self.awaitGone(pids).isEmpty, "the sandbox and its services outlived their supervisor")
         #expect(try Self.running(project).isEmpty, "a killed supervisor's state is not believed")
+        // Its join record names a supervisor that is gone: the start is a full one, in a sandbox
+        // of its own.
+        let after = try Shell.run("/usr/bin/env", traced)
+        #expect(after.status == 1 && after.stdout.isEmpty, "\(after.output)")
+        #expect(after.stderr.contains("full start"), "\(after.stderr)")
 
         let again = try project.devenv("up", ["-d"])
         #expect(again.status == 0, "\(again.output)")

@@ -96,6 +96,14 @@ struct claunch_record_input {
     /* Files changed at or after this instant may have changed after they were read: with one
      * of them among the checks, no record is written (the next start writes it). */
     struct timespec not_after;
+
+    /* A join record: the command joins the running environment whose namespaces process
+     * `join_holder` (started at `join_holder_start`, /proc/PID/stat's field 22) holds open as
+     * `join_fds` (csandbox_namespace_name's order; -1: the caller's own). */
+    int join;
+    int join_holder;
+    unsigned long long join_holder_start;
+    int join_fds[CSANDBOX_NAMESPACE_COUNT];
 };
 
 /* Writes the record for `config` (argv is enter's shell; cwd, stdio and foreground are the
