@@ -171,6 +171,11 @@ public struct EnvironmentLauncher {
         // so no other user can plant an approval.
         let trust = try ProjectTrust(project: project, manifest: manifest, store: store)
         try trust.requireApproval(request.given)
+        // Nor is anything built for a network this machine cannot give the sandbox.
+        if let network = request.network ?? SandboxSpec.Network(rawValue: manifest.network.rawValue),
+           let problem = Sandbox.unsupported(network: network, identity: IDMapping.forInvoker(asRoot: request.asRoot)) {
+            throw DevenvError.user(problem.message)
+        }
         var builder = EnvironmentBuilder(store: store, layout: LayerLayout.forInvoker(asRoot: request.asRoot), output: progress)
         builder.locked = request.locked
         let environment = try await builder.ensure(project: project, manifest: manifest)

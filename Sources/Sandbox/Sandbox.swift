@@ -67,11 +67,12 @@ public enum Sandbox {
         return process
     }
 
-    /// What this machine cannot give `spec`, as the error to show; nil when it can.
-    public static func unsupported(_ spec: SandboxSpec) -> SandboxError? {
+    /// What this machine cannot give a sandbox on `network` with `identity`, as the error to show;
+    /// nil when it can.
+    public static func unsupported(network: SandboxSpec.Network, identity: IDMapping) -> SandboxError? {
         // slirp4netns becomes root of the sandbox's user namespace to make its tap device; a
         // single-id mapping has no root there unless the command is root itself.
-        guard spec.network == .private, !spec.identity.rootMapped else { return nil }
+        guard network == .private, !identity.rootMapped else { return nil }
         return SandboxError(.unsupported, """
             a private network needs id 0 in the sandbox's user namespace, which a single-id mapping has only with --root
               fix: add subordinate ids (usermod --add-subuids 100000-165535 --add-subgids 100000-165535 $USER as root), or use --network host or none
@@ -83,7 +84,7 @@ public enum Sandbox {
     private static func launch(_ spec: SandboxSpec, record: LaunchRecord?, hold: Bool,
                                ownsTerminal: Bool) throws(SandboxError) -> (csandbox_process, OutboundNetwork?, [Int32]) {
         if let problem = spec.problem { throw SandboxError(.setup, problem) }
-        if let unsupported = unsupported(spec) { throw unsupported }
+        if let unsupported = unsupported(network: spec.network, identity: spec.identity) { throw unsupported }
         let filter = try spec.seccomp?.compile()
         var process = csandbox_process()
         var error = [CChar](repeating: 0, count: 1024)

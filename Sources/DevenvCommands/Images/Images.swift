@@ -64,10 +64,6 @@ struct Images: AsyncParsableCommand {
             [row.reference, String(row.digest.dropFirst(7).prefix(12)), row.platform ?? "-", "\(row.layers)",
              Units.bytes(row.size), row.unpacked ? Units.bytes(row.unpackedSize) : "no"]
         }
-        let widths = (0..<table[0].count).map { column in table.map { $0[column].count }.max() ?? 0 }
-        for line in table {
-            Terminal.out(zip(line, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
-                .joined(separator: "  ").trimmingCharacters(in: .whitespaces))
-        }
+        Terminal.table(table)
     }
 }

@@ -19,4 +19,15 @@ enum Terminal {
     }
 
     static func note(_ line: String) { err(line + "\n") }
+
+    /// Rows (the first the header) on stdout as columns two spaces apart, each as wide as its
+    /// widest cell.
+    static func table(_ rows: [[String]]) {
+        guard let header = rows.first else { return }
+        let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        for row in rows {
+            out(zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
+                .joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+        }
+    }
 }

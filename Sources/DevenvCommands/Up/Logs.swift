@@ -28,15 +28,9 @@ struct Logs: AsyncParsableCommand {
         if let service, !names.contains(service) {
             throw ValidationError("no service \"\(service)\" in the manifest; its services: \(names.isEmpty ? "none" : names.joined(separator: ", "))")
         }
-        let shown = service.map { [$0] } ?? names
-        let width = service == nil ? shown.map(\.count).max() ?? 0 : 0
-        var followers = shown.map { LogFollower(path: running.logPath($0), prefix: $0) }
+        var logs = ServiceLogs(running, services: service.map { [$0] } ?? names, named: service == nil)
         repeat {
-            for index in followers.indices {
-                for line in followers[index].newLines() {
-                    Terminal.out(width == 0 ? line : followers[index].prefix.padding(toLength: width, withPad: " ", startingAt: 0) + " | " + line)
-                }
-            }
+            logs.newLines().forEach(Terminal.out)
             if follow { try await Task.sleep(for: .milliseconds(200)) }
         } while follow
     }

@@ -36,11 +36,7 @@ struct Ps: AsyncParsableCommand {
              Units.uptime(now.timeIntervalSince(state.started)),
              state.project]
         }
-        let widths = (0..<table[0].count).map { column in table.map { $0[column].count }.max() ?? 0 }
-        for line in table {
-            Terminal.out(zip(line, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
-                .joined(separator: "  ").trimmingCharacters(in: .whitespaces))
-        }
+        Terminal.table(table)
     }
 }
 

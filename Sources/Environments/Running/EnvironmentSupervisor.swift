@@ -68,8 +68,8 @@ public struct EnvironmentSupervisor {
     }
 
     /// What would keep the environment from coming up on this machine, found before anything
-    /// starts: a service's or volume's user the image lacks or the id mapping cannot hold, a
-    /// private network without id 0 in the sandbox.
+    /// starts: a service's or volume's user the image lacks or the id mapping cannot hold (a
+    /// private network without id 0 is refused before the build, `EnvironmentLauncher.prepare`).
     static func check(_ manifest: Manifest, spec: SandboxSpec, manifestPath: String) throws {
         for service in manifest.services {
             _ = try ServiceAccount.resolve(service.user, for: "service \"\(service.name)\" runs as", spec: spec,
@@ -79,7 +79,6 @@ public struct EnvironmentSupervisor {
             _ = try ServiceAccount.resolve(manifest.volumeOwner(volume), for: "volume \"\(volume.name)\" belongs to", spec: spec,
                                            manifestPath: manifestPath, position: volume.position)
         }
-        if let problem = Sandbox.unsupported(spec) { throw DevenvError.user(problem.message) }
     }
 
     /// The manifest's services named in `names` and those they depend on, in start order (all

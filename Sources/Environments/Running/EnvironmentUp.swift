@@ -43,7 +43,6 @@ public struct EnvironmentUp {
     /// Starts the environment and waits until every service is ready or finished, or `timeout`
     /// passes. A failure takes it down again, naming the service and showing its last log lines.
     public func up(timeout: TimeInterval, services: [String] = []) async throws -> Started {
-        try refuseUnsupportedNetwork()
         let launch = try await launcher.prepareLaunch(command: nil)
         guard let manifest = launch.prepared.manifest else {
             throw DevenvError.user("devenv up needs a project with .devenv/devenv.toml (devenv init writes one)")
@@ -92,31 +91,15 @@ public struct EnvironmentUp {
         }
     }
 
-    /// A private network this machine cannot give the environment is refused before anything
-    /// is built.
-    private func refuseUnsupportedNetwork() throws {
-        let project = try Project.discover()
-        guard let manifest = try? project.manifest(home: HostUser.current().home), manifest.network == .private else { return }
-        var probe = SandboxSpec(command: ["true"], environment: [], workingDirectory: "/", hostname: "", layersDirectory: "/", layers: [],
-                                identity: IDMapping.forInvoker(asRoot: false))
-        probe.network = .private
-        if let problem = Sandbox.unsupported(probe) { throw DevenvError.user(problem.message) }
-    }
-
     /// After a foreground `up`: prints every service's output as it comes, each line after the
     /// service's name, until Ctrl-C (then takes the environment down) or the environment ends.
     public func follow(_ state: RunningState, running: RunningEnvironment, output: @escaping (String) -> Void) async throws {
         for signal in [SIGINT, SIGTERM, SIGHUP] {
             Glibc.signal(signal) { interruptSignal.store($0, ordering: .relaxed) }
         }
-        var followers = state.services.map { LogFollower(path: running.logPath($0.name), prefix: $0.name) }
-        let width = state.services.map(\.name.count).max() ?? 0
+        var logs = ServiceLogs(running, services: state.services.map(\.name), named: true)
         while interruptSignal.load(ordering: .relaxed) == 0, running.current() != nil {
-            for index in followers.indices {
-                for line in followers[index].newLines() {
-                    output(followers[index].prefix.padding(toLength: width, withPad: " ", startingAt: 0) + " | " + line)
-                }
-            }
+            logs.newLines().forEach(output)
             try await Task.sleep(for: .milliseconds(200))
         }
         if interruptSignal.load(ordering: .relaxed) != 0 {
@@ -225,41 +208,5 @@ public struct EnvironmentUp {
         guard let data = FileManager.default.contents(atPath: path), !data.isEmpty else { return [] }
         return String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
             .dropLast(data.last == UInt8(ascii: "\n") ? 1 : 0).suffix(lines).map(String.init)
-    }
-}
-
-/// Reads a log file as it grows: whole lines only, from where the last read stopped.
-public struct LogFollower {
-    public let path: String
-    public let prefix: String
-    private var offset: UInt64 = 0
-    private var partial = Data()
-    /// The file read so far: a new run's log is a new file (the old one renamed to NAME.log.1).
-    private var inode: UInt64?
-
-    public init(path: String, prefix: String) {
-        self.path = path
-        self.prefix = prefix
-    }
-
-    /// The lines written since the last call.
-    public mutating func newLines() -> [String] {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return [] }
-        defer { try? handle.close() }
-        // A new run rotated the log: start over.
-        var info = stat()
-        let current = fstat(handle.fileDescriptor, &info) == 0 ? UInt64(info.st_ino) : nil
-        if current != inode || ((try? handle.seekToEnd()) ?? 0) < offset {
-            offset = 0
-            partial = Data()
-            inode = current
-        }
-        guard (try? handle.seek(toOffset: offset)) != nil, let data = try? handle.readToEnd(), !data.isEmpty else { return [] }
-        offset += UInt64(data.count)
-        partial.append(data)
-        guard let last = partial.lastIndex(of: UInt8(ascii: "\n")) else { return [] }
-        let complete = partial[..<last]
-        partial = Data(partial[partial.index(after: last)...])
-        return String(decoding: complete, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
     }
 }
